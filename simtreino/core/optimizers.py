@@ -1,0 +1,254 @@
+"""Optimizers with torch.optim's update rules, hyperparameter names and defaults.
+
+Every optimizer is one kernel over the flat parameter vector. Its state is a
+few flat vectors of the same length (rows of ``state``), so the inspector and
+checkpoints read it without knowing the layers. Formulas follow torch's
+single-tensor implementations (``foreach=False``), in the same order of
+operations where that matters for the last bits.
+"""
+
+from dataclasses import dataclass
+import math
+
+import numpy as np
+
+from .hyper import Hyper
+from .jit import kernel
+
+SGD, ADAGRAD, RMSPROP, ADADELTA, ADAM, ADAMW = range(6)
+
+_LR = lambda d: Hyper(d, low=0.0, doc="learning rate")  # noqa: E731
+_WD = lambda d: Hyper(d, low=0.0, doc="L2 penalty (coupled)")  # noqa: E731
+
+
+def _sgd(momentum, nesterov):
+    return {
+        "lr": _LR(1e-3),
+        "momentum": Hyper(momentum, low=0.0, doc="momentum factor"),
+        "dampening": Hyper(0.0, low=0.0, high=1.0, doc="dampening for momentum"),
+        "weight_decay": _WD(0.0),
+        "nesterov": Hyper(nesterov, type="bool", doc="Nesterov momentum"),
+    }
+
+
+def _adam(weight_decay, doc):
+    return {
+        "lr": _LR(1e-3),
+        "betas": Hyper((0.9, 0.999), type="pair", low=0.0, high=1.0, high_open=True,
+                       doc="decay rates of the first and second moments"),
+        "eps": Hyper(1e-8, low=0.0, doc="added to the denominator"),
+        "weight_decay": Hyper(weight_decay, low=0.0, doc=doc),
+        "amsgrad": Hyper(False, type="bool", doc="use the maximum of past second moments"),
+    }
+
+
+# name -> (kernel kind, hyperparameters). "momentum" and "nesterov" are sgd
+# with other defaults, as the course presents them as optimizers of their own.
+OPTIMIZERS = {
+    "sgd": (SGD, _sgd(0.0, False)),
+    "momentum": (SGD, _sgd(0.9, False)),
+    "nesterov": (SGD, _sgd(0.9, True)),
+    "adagrad": (ADAGRAD, {
+        "lr": _LR(1e-2),
+        "lr_decay": Hyper(0.0, low=0.0, doc="learning-rate decay"),
+        "weight_decay": _WD(0.0),
+        "initial_accumulator_value": Hyper(0.0, low=0.0, doc="starting sum of squares"),
+        "eps": Hyper(1e-10, low=0.0, doc="added to the denominator"),
+    }),
+    "rmsprop": (RMSPROP, {
+        "lr": _LR(1e-2),
+        "alpha": Hyper(0.99, low=0.0, high=1.0, doc="smoothing constant"),
+        "eps": Hyper(1e-8, low=0.0, doc="added to the denominator"),
+        "weight_decay": _WD(0.0),
+        "momentum": Hyper(0.0, low=0.0, doc="momentum factor"),
+        "centered": Hyper(False, type="bool", doc="normalise by the estimated variance"),
+    }),
+    "adadelta": (ADADELTA, {
+        "lr": _LR(1.0),
+        "rho": Hyper(0.9, low=0.0, high=1.0, doc="decay rate of the running averages"),
+        "eps": Hyper(1e-6, low=0.0, doc="added inside the square roots"),
+        "weight_decay": _WD(0.0),
+    }),
+    "adam": (ADAM, _adam(0.0, "L2 penalty (coupled)")),
+    "adamw": (ADAMW, _adam(1e-2, "decoupled weight decay")),
+}
+
+# Names of the state vectors each kernel kind keeps (torch's state keys).
+STATE_NAMES = {
+    SGD: ("momentum_buffer",),
+    ADAGRAD: ("sum",),
+    RMSPROP: ("square_avg", "momentum_buffer", "grad_avg"),
+    ADADELTA: ("square_avg", "acc_delta"),
+    ADAM: ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
+    ADAMW: ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
+}
+
+# Positions of the hyperparameters in the float vector the kernel reads.
+H_MOMENTUM, H_DAMPENING, H_NESTEROV, H_WD, H_BETA1, H_BETA2, H_EPS, H_AMSGRAD, \
+    H_ALPHA, H_CENTERED, H_RHO, H_LR_DECAY = range(12)
+N_HYPER = 12
+
+
+def pack_hyper(name: str, hp: dict) -> np.ndarray:
+    """The kernel's view of the hyperparameters (lr travels separately:
+    schedules change it every epoch)."""
+    v = np.zeros(N_HYPER)
+    v[H_MOMENTUM] = hp.get("momentum", 0.0)
+    v[H_DAMPENING] = hp.get("dampening", 0.0)
+    v[H_NESTEROV] = float(hp.get("nesterov", False))
+    v[H_WD] = hp.get("weight_decay", 0.0)
+    b1, b2 = hp.get("betas", (0.9, 0.999))
+    v[H_BETA1], v[H_BETA2] = b1, b2
+    v[H_EPS] = hp.get("eps", 0.0)
+    v[H_AMSGRAD] = float(hp.get("amsgrad", False))
+    v[H_ALPHA] = hp.get("alpha", 0.0)
+    v[H_CENTERED] = float(hp.get("centered", False))
+    v[H_RHO] = hp.get("rho", 0.0)
+    v[H_LR_DECAY] = hp.get("lr_decay", 0.0)
+    return v
+
+
+@dataclass
+class OptimizerState:
+    """Everything an optimizer carries between steps."""
+    kind: int
+    state: np.ndarray      # (len(STATE_NAMES[kind]), P), parameter dtype
+    counters: np.ndarray   # int64 [steps taken, momentum buffers started]
+
+    def named(self) -> dict:
+        return {n: self.state[i] for i, n in enumerate(STATE_NAMES[self.kind])}
+
+    def copy(self) -> "OptimizerState":
+        return OptimizerState(self.kind, self.state.copy(), self.counters.copy())
+
+
+def new_state(name: str, hp: dict, n_params: int, dtype) -> OptimizerState:
+    kind = OPTIMIZERS[name][0]
+    state = np.zeros((len(STATE_NAMES[kind]), n_params), dtype=dtype)
+    if kind == ADAGRAD:
+        state[0] = hp["initial_accumulator_value"]
+    return OptimizerState(kind, state, np.zeros(2, dtype=np.int64))
+
+
+@kernel
+def _lerp(a, b, w):
+    # torch's lerp: the formula depends on the weight, for accuracy at both ends
+    if w < 0.5:
+        return a + w * (b - a)
+    return b - (b - a) * (1.0 - w)
+
+
+@kernel
+def update(kind, theta, grad, state, counters, hyper, lr):
+    """One optimizer step on the flat vectors, in place (torch.optim rules)."""
+    counters[0] += 1
+    step = counters[0]
+    wd = hyper[H_WD]
+    n = theta.shape[0]
+    if kind == SGD:
+        mom = hyper[H_MOMENTUM]
+        damp = hyper[H_DAMPENING]
+        nesterov = hyper[H_NESTEROV] != 0.0
+        buf = state[0]
+        # torch starts the buffer as a copy of the first gradient it sees
+        first = counters[1] == 0
+        if mom != 0.0:
+            counters[1] = 1
+        for i in range(n):
+            g = grad[i]
+            if wd != 0.0:
+                g = g + wd * theta[i]
+            if mom != 0.0:
+                if first:
+                    b = g
+                else:
+                    b = mom * buf[i] + (1.0 - damp) * g
+                buf[i] = b
+                if nesterov:
+                    g = g + mom * b
+                else:
+                    g = b
+            theta[i] = theta[i] - lr * g
+    elif kind == ADAGRAD:
+        clr = lr / (1.0 + (step - 1) * hyper[H_LR_DECAY])
+        eps = hyper[H_EPS]
+        acc = state[0]
+        for i in range(n):
+            g = grad[i]
+            if wd != 0.0:
+                g = g + wd * theta[i]
+            s = acc[i] + g * g
+            acc[i] = s
+            theta[i] = theta[i] - clr * (g / (math.sqrt(s) + eps))
+    elif kind == RMSPROP:
+        alpha = hyper[H_ALPHA]
+        eps = hyper[H_EPS]
+        mom = hyper[H_MOMENTUM]
+        centered = hyper[H_CENTERED] != 0.0
+        sq = state[0]
+        buf = state[1]
+        gavg = state[2]
+        for i in range(n):
+            g = grad[i]
+            if wd != 0.0:
+                g = g + wd * theta[i]
+            s = alpha * sq[i] + (1.0 - alpha) * g * g
+            sq[i] = s
+            if centered:
+                ga = _lerp(gavg[i], g, 1.0 - alpha)
+                gavg[i] = ga
+                avg = math.sqrt(s - ga * ga) + eps
+            else:
+                avg = math.sqrt(s) + eps
+            if mom > 0.0:
+                b = mom * buf[i] + g / avg
+                buf[i] = b
+                theta[i] = theta[i] - lr * b
+            else:
+                theta[i] = theta[i] - lr * (g / avg)
+    elif kind == ADADELTA:
+        rho = hyper[H_RHO]
+        eps = hyper[H_EPS]
+        sq = state[0]
+        acc = state[1]
+        for i in range(n):
+            g = grad[i]
+            if wd != 0.0:
+                g = g + wd * theta[i]
+            s = rho * sq[i] + (1.0 - rho) * g * g
+            sq[i] = s
+            std = math.sqrt(s + eps)
+            d = math.sqrt(acc[i] + eps) / std * g
+            acc[i] = rho * acc[i] + (1.0 - rho) * d * d
+            theta[i] = theta[i] - lr * d
+    else:  # ADAM, ADAMW
+        b1 = hyper[H_BETA1]
+        b2 = hyper[H_BETA2]
+        eps = hyper[H_EPS]
+        amsgrad = hyper[H_AMSGRAD] != 0.0
+        m = state[0]
+        v = state[1]
+        vmax = state[2]
+        bc1 = 1.0 - b1 ** step
+        bc2 = 1.0 - b2 ** step
+        step_size = lr / bc1
+        bc2_sqrt = math.sqrt(bc2)
+        decay = 1.0 - lr * wd
+        for i in range(n):
+            g = grad[i]
+            p = theta[i]
+            if kind == ADAMW:
+                p = p * decay
+            elif wd != 0.0:
+                g = g + wd * p
+            mi = _lerp(m[i], g, 1.0 - b1)
+            vi = b2 * v[i] + (1.0 - b2) * g * g
+            m[i] = mi
+            v[i] = vi
+            if amsgrad:
+                if vi > vmax[i]:
+                    vmax[i] = vi
+                denom = math.sqrt(vmax[i]) / bc2_sqrt + eps
+            else:
+                denom = math.sqrt(vi) / bc2_sqrt + eps
+            theta[i] = p - step_size * (mi / denom)

@@ -1,0 +1,119 @@
+"""The validated form of a scenario file: frozen dataclasses, nothing else.
+
+``load.py`` turns TOML into these (and is the only place that parses TOML);
+``build.py`` turns them into data and a trainer. Every field has the
+default documented in docs/scenarios.md.
+"""
+
+from dataclasses import dataclass, field, asdict
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Split:
+    train: float = 1.0
+    val: float = 0.0
+    test: float = 0.0
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    source: str                          # a generator name, "csv" (later: "mnist")
+    params: dict = field(default_factory=dict)   # generator settings, resolved with defaults
+    path: str | None = None              # csv: as written in the file
+    resolved_path: Path | None = None    # csv: absolute
+    target: str | None = None            # csv: target column
+    task: str | None = None              # csv: classification | regression
+    normalize: str = "none"              # none | standard | minmax
+    shuffle: bool = True                 # reshuffle the training set every epoch
+    split: Split = Split()
+    seed: int | None = None              # None: the scenario's seed
+
+
+@dataclass(frozen=True)
+class InitSpec:
+    kind: str = "xavier_uniform"
+    params: dict = field(default_factory=dict)   # resolved with defaults
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    units: int
+    activation: str
+    activation_param: float | None = None   # negative_slope / alpha
+    init: InitSpec | None = None            # None: the model's
+    bias_init: float | None = None          # None: the model's
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    layers: tuple[LayerSpec, ...]
+    init: InitSpec = InitSpec()
+    bias_init: float = 0.0
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    kind: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    kind: str
+    params: dict = field(default_factory=dict)   # resolved with torch's defaults
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    kind: str = "constant"
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    epochs: int
+    batch_size: int | None = None        # None: full batch
+    record_every: int | None = None      # trace records every k steps (None: each epoch)
+
+
+@dataclass(frozen=True)
+class ExpectSpec:
+    """Checks on the end of a run; None means not checked."""
+    loss_below: float | None = None              # final training loss (last epoch's mean)
+    accuracy_at_least: float | None = None       # final training accuracy
+    val_loss_below: float | None = None
+    val_accuracy_at_least: float | None = None
+    test_loss_below: float | None = None
+    test_accuracy_at_least: float | None = None
+    diverges: bool | None = None                 # true: the run must diverge
+
+    def is_empty(self) -> bool:
+        return all(v is None for v in asdict(self).values())
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    seed: int
+    dtype: str
+    data: DataSpec
+    model: ModelSpec
+    loss: LossSpec
+    optimizer: OptimizerSpec
+    schedule: ScheduleSpec
+    training: TrainingSpec
+    expect: ExpectSpec = ExpectSpec()
+    description_pt: str = ""
+    schema_version: int = SCHEMA_VERSION
+    source: Path | None = None           # the file it came from
+
+    def to_dict(self) -> dict:
+        """The fully resolved scenario, as plain TOML-compatible data (every
+        default filled in). ``load.scenario_from_dict`` reads it back, so a
+        trace header can carry the scenario and replay it."""
+        from .serialize import scenario_to_dict
+        return scenario_to_dict(self)
