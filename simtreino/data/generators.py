@@ -5,6 +5,8 @@ and returns ``(x, y)``: ``x`` float64 ``(n, features)``; ``y`` int64 class
 labels ``(n,)`` for classification, float64 ``(n, 1)`` for regression.
 """
 
+import numpy as np
+
 from simtreino.core.hyper import Hyper
 
 _N = lambda d, lo=1: Hyper(d, type="int", low=lo, doc="number of samples")  # noqa: E731
@@ -43,8 +45,6 @@ GENERATORS = {
 # class (class 0 first), in a fixed order, so a seed reproduces them exactly;
 # shuffling for mini-batches is the trainer's job.
 
-import numpy as np  # noqa: E402  (kept below the declarations they implement)
-
 # The four corners of the unit square, in the order the course uses.
 _CORNERS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 
@@ -78,7 +78,7 @@ def xor(params: dict, rng: np.random.Generator):
 
 
 def and_(params: dict, rng: np.random.Generator):
-    return _logic((0, 1, 1, 1), params, rng)
+    return _logic((0, 0, 0, 1), params, rng)
 
 
 def or_(params: dict, rng: np.random.Generator):
@@ -162,3 +162,12 @@ def n_classes_of(source: str, params: dict) -> int:
     if key is None:
         return 2
     return int(params.get(key, decl[key].default))
+
+
+def n_targets_of(source: str, params: dict) -> int:
+    """Columns of y: 1 for every generator (a class label, or sine's single value).
+
+    Raises KeyError for a name that is not a generator, like ``n_classes_of``.
+    """
+    GENERATORS[source]
+    return 1

@@ -1,0 +1,19 @@
+"""Scenario files: strict TOML validation into frozen dataclasses.
+
+Nothing here imports textual, rich or plotext; ``load`` is the only module of
+the program that parses TOML. The format is documented in docs/scenarios.md.
+"""
+
+from .bundled import bundled_dir, find_scenario, list_bundled
+from .errors import ScenarioError
+from .load import check_outputs, load_scenario, scenario_from_dict
+from .schema import (SCHEMA_VERSION, DataSpec, ExpectSpec, InitSpec, LayerSpec, LossSpec,
+                     ModelSpec, OptimizerSpec, Scenario, ScheduleSpec, Split, TrainingSpec)
+from .serialize import scenario_to_dict
+
+__all__ = [
+    "SCHEMA_VERSION", "Scenario", "DataSpec", "Split", "InitSpec", "LayerSpec", "ModelSpec",
+    "LossSpec", "OptimizerSpec", "ScheduleSpec", "TrainingSpec", "ExpectSpec",
+    "ScenarioError", "load_scenario", "scenario_from_dict", "check_outputs",
+    "scenario_to_dict", "bundled_dir", "list_bundled", "find_scenario",
+]

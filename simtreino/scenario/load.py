@@ -1,0 +1,614 @@
+"""Scenario files: TOML in, validated frozen dataclasses out.
+
+This is the only module of the program that parses TOML. Every setting's
+type, default and range comes from the declarations in the core and data
+packages (``Hyper`` objects), so a value is accepted or refused here by the
+same rule as in the live hyperparameter form. Every problem is a
+``ScenarioError`` naming the file, the dotted key and what was expected.
+The format is documented in docs/scenarios.md.
+"""
+
+from dataclasses import fields
+from pathlib import Path
+import re
+import tomllib
+
+from simtreino.core.activations import ACTIVATIONS, ACTIVATION_PARAM, OUTPUT_ONLY
+from simtreino.core.hyper import Hyper, resolve
+from simtreino.core.losses import LOSSES, LOSS_PARAMS, LOSS_OUTPUT_ACTIVATIONS
+from simtreino.core.network import INITIALIZERS
+from simtreino.core.optimizers import OPTIMIZERS
+from simtreino.core.schedules import SCHEDULES
+from simtreino.data import generators as _generators
+from simtreino.data.generators import GENERATORS
+
+from .errors import ScenarioError, did_you_mean, one_of, show
+from .schema import (SCHEMA_VERSION, DataSpec, ExpectSpec, InitSpec, LayerSpec, LossSpec,
+                     ModelSpec, OptimizerSpec, Scenario, ScheduleSpec, Split, TrainingSpec)
+
+__all__ = ["load_scenario", "scenario_from_dict", "check_outputs"]
+
+# ---------------------------------------------------------------------------
+# Settings of the scenario itself (the numeric ones of the model live in core)
+
+DTYPES = ("float64", "float32")
+NORMALIZE = ("none", "standard", "minmax")
+TASKS = ("classification", "regression")
+CSV = "csv"
+CSV_KEYS = ("path", "target", "task")
+DATA_COMMON = ("source", "normalize", "shuffle", "split", "seed")
+DEFAULT_INIT = "xavier_uniform"
+SPLIT_TOLERANCE = 1e-9
+
+_SEED = Hyper(0, type="int", low=0, doc="random seed")
+_FRACTION = Hyper(0.0, low=0.0, high=1.0, doc="fraction of the samples")
+_UNITS = Hyper(1, type="int", low=1, doc="units of the layer")
+_BIAS = Hyper(0.0, doc="initial value of the biases")
+_EPOCHS = Hyper(1, type="int", low=1, doc="epochs to train")
+_BATCH = Hyper(None, type="int", low=1, doc="samples per step")
+_RECORD = Hyper(None, type="int", low=1, doc="steps between trace records")
+_SHUFFLE = Hyper(True, type="bool", doc="reshuffle the training set every epoch")
+_ACCURACY = Hyper(None, low=0.0, high=1.0)
+_LOSS_BOUND = Hyper(None, low=0.0)
+_FLAG = Hyper(None, type="bool")
+
+TOP_KEYS = ("schema_version", "name", "description", "description_pt", "seed", "dtype")
+TABLES = ("data", "model", "loss", "optimizer", "schedule", "training", "expect")
+MODEL_KEYS = ("layers", "init", "bias_init")
+TRAINING_KEYS = ("epochs", "batch_size", "record_every")
+LAYER_KEYS = ("units", "activation", "init", "bias_init")
+EXPECT_KEYS = tuple(f.name for f in fields(ExpectSpec))
+
+# How each loss wants the output layer sized (see check_outputs):
+#   per_class -- one unit per class (softmax losses);
+#   binary    -- two classes, one output unit;
+#   any       -- regression losses: n_targets units, or for class labels
+#                one unit (two classes) or one unit per class (one-hot).
+LOSS_TARGETS = {
+    "cross_entropy": "per_class",
+    "kl_div": "per_class",
+    "bce": "binary",
+    "hinge": "binary",
+    "mse": "any",
+    "mae": "any",
+    "huber": "any",
+}
+
+
+# ---------------------------------------------------------------------------
+# Public API
+
+def load_scenario(path) -> Scenario:
+    """Read, parse and validate one scenario file.
+
+    ``source`` of the result is ``Path(path)`` as given; errors name the file
+    as given too.
+    """
+    label = str(path)
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError(label, None, "file not found") from None
+    except IsADirectoryError:
+        raise ScenarioError(label, None, "is a directory, not a scenario file") from None
+    except OSError as e:
+        raise ScenarioError(label, None, f"cannot read: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise ScenarioError(label, None, "invalid TOML: the file is not UTF-8 text",
+                            line=line) from None
+    try:
+        d = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise _toml_error(label, e) from None
+    return scenario_from_dict(d, source=p, file_label=label)
+
+
+def scenario_from_dict(d: dict, source: Path | None = None,
+                       file_label: str = "<scenario>") -> Scenario:
+    """Validate a scenario given as plain data (what ``tomllib`` returns, or
+    ``scenario_to_dict``'s output). Relative csv paths are resolved against
+    the folder of ``source`` (the current directory when None)."""
+    source = Path(source) if source is not None else None
+    return _Loader(file_label, source).scenario(d)
+
+
+def check_outputs(scenario: Scenario, task: str, n_classes: int | None,
+                  n_targets: int | None = 1) -> None:
+    """Raise ScenarioError when the output layer does not fit the data.
+
+    ``task`` is ``classification`` (``n_classes`` labels) or ``regression``
+    (``n_targets`` target columns). Called by the loader for generated data
+    and by the build code once a CSV file has been read.
+    """
+    file = str(scenario.source) if scenario.source is not None else "<scenario>"
+    layers = scenario.model.layers
+    last = len(layers) - 1
+    units = layers[-1].units
+    ukey = f"model.layers[{last}].units"
+    kind = scenario.loss.kind
+    rule = LOSS_TARGETS.get(kind)
+    where = _data_name(scenario)
+
+    def err(key, msg):
+        return ScenarioError(file, key, msg)
+
+    if task == "regression":
+        if rule != "any":
+            regression = [k for k, r in LOSS_TARGETS.items() if r == "any"]
+            raise err("loss.kind", f"'{kind}' is a classification loss, but {where} is a "
+                      f"regression task; use {_or(regression)}")
+        n = int(n_targets or 1)
+        if units != n:
+            raise err(ukey, f"expected {n} unit{'s' * (n != 1)} for {n} regression "
+                      f"target{'s' * (n != 1)} ({where}), got {units}")
+        return
+    if task != "classification":
+        raise err("data.task", f"expected one of {one_of(TASKS)}, got {show(task)}")
+    n = int(n_classes)
+    if rule == "per_class":
+        if units != n:
+            raise err(ukey, f"expected {n} units (one per class: {where} has {n} "
+                      f"classes) with loss '{kind}', got {units}")
+    elif rule == "binary":
+        if n != 2:
+            multi = [k for k, r in LOSS_TARGETS.items() if r == "per_class"]
+            raise err("loss.kind", f"'{kind}' needs 2 classes, but {where} has {n}; "
+                      f"use {_or(multi)} with {n} softmax units")
+        if units != 1:
+            raise err(ukey, f"expected 1 unit with loss '{kind}' (2 classes), got {units}")
+    elif rule == "any":
+        ok = (1, n) if n == 2 else (n,)
+        if units not in ok:
+            want = "1 unit (labels 0/1) or 2 units (one-hot)" if n == 2 else \
+                f"{n} units (one-hot targets: {where} has {n} classes)"
+            raise err(ukey, f"expected {want} with loss '{kind}', got {units}")
+
+
+# ---------------------------------------------------------------------------
+# TOML syntax errors
+
+_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+
+
+def _toml_error(label: str, e: tomllib.TOMLDecodeError) -> ScenarioError:
+    msg = str(e)
+    m = _AT.search(msg)
+    if m:
+        return ScenarioError(label, None, f"invalid TOML: {msg[:m.start()]} "
+                             f"(column {m.group(2)})", line=int(m.group(1)))
+    return ScenarioError(label, None, f"invalid TOML: {msg}")
+
+
+# ---------------------------------------------------------------------------
+# The validator
+
+def _key(prefix: str, name) -> str:
+    return f"{prefix}.{name}" if prefix else str(name)
+
+
+def _or(words) -> str:
+    words = list(words)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _owners(key: str, mapping: dict) -> list[str]:
+    """The names in ``mapping`` (name -> settings dict) that declare ``key``."""
+    return [name for name, params in mapping.items() if key in params]
+
+
+def _data_name(s: Scenario) -> str:
+    if s.data.source == CSV:
+        return s.data.path or "the csv file"
+    return f"the {s.data.source} data"
+
+
+def _n_classes(source: str, params: dict) -> int:
+    f = getattr(_generators, "n_classes_of", None)
+    if f is not None:
+        return int(f(source, params))
+    if "arms" in params:        # spirals
+        return int(params["arms"])
+    if "classes" in params:     # blobs
+        return int(params["classes"])
+    return 2
+
+
+def _n_targets(source: str, params: dict) -> int:
+    f = getattr(_generators, "n_targets_of", None)
+    return int(f(source, params)) if f is not None else 1
+
+
+class _Loader:
+    def __init__(self, file: str, source: Path | None):
+        self.file = file
+        self.source = source
+
+    # -- small helpers -------------------------------------------------------
+
+    def err(self, key: str | None, message: str) -> ScenarioError:
+        return ScenarioError(self.file, key, message)
+
+    def unknown_keys(self, tbl: dict, prefix: str, allowed, *, top=False,
+                     explain=None) -> None:
+        """Refuse keys not in ``allowed``. ``explain(key)`` may return a
+        better message for a key that is valid somewhere else."""
+        allowed = list(allowed)
+        for k, v in tbl.items():
+            if k in allowed:
+                continue
+            what = "table" if top and isinstance(v, dict) else "key"
+            candidates = allowed
+            if top:  # a table is a misspelt table, a value a misspelt key
+                candidates = [a for a in allowed if (a in TABLES) == (what == "table")]
+            msg = explain(k) if explain else None
+            if msg is None:
+                lower = [a for a in candidates if a.lower() == str(k).lower()]
+                guess = lower[0] if lower else did_you_mean(k, candidates)
+                if guess:
+                    msg = f"unknown {what}; did you mean '{guess}'?"
+                elif candidates:
+                    msg = f"unknown {what}; expected one of {one_of(candidates)}"
+                else:
+                    msg = f"unknown {what}; this table takes no settings"
+            raise self.err(_key(prefix, k), msg)
+
+    def missing(self, tbl: dict, prefix: str, name: str, expected: str, known=()):
+        # A misspelt required key reads better as "did you mean" than "missing".
+        for k in tbl:
+            if k not in known and did_you_mean(k, [name]):
+                return self.err(_key(prefix, k), f"unknown key; did you mean '{name}'?")
+        return self.err(_key(prefix, name), f"missing required key; expected {expected}")
+
+    def table(self, parent: dict, name: str, prefix: str, required: bool) -> dict | None:
+        key = _key(prefix, name)
+        if name not in parent:
+            if required:
+                for k in parent:
+                    if k not in TABLES and k not in TOP_KEYS and did_you_mean(k, [name]):
+                        raise self.err(_key(prefix, k), f"unknown table; did you mean '{name}'?")
+                raise self.err(key, f"missing required table [{key}]")
+            return None
+        t = parent[name]
+        if not isinstance(t, dict):
+            raise self.err(key, f"expected a table [{key}], got {show(t)}")
+        return t
+
+    def hyper(self, tbl: dict, name: str, prefix: str, h: Hyper, *, required=False,
+              default=None, known=()):
+        """The checked value of ``tbl[name]``; its default when absent."""
+        if name not in tbl:
+            if required:
+                raise self.missing(tbl, prefix, name, _expected(h), known)
+            return h.default if default is None else default
+        try:
+            return h.check(tbl[name])
+        except ValueError as e:
+            raise self.err(_key(prefix, name), f"expected {e}, got {show(tbl[name])}") from None
+
+    def string(self, tbl: dict, name: str, prefix: str, *, required=False, default="",
+               nonempty=False, known=()):
+        what = "a non-empty string" if nonempty else "a string"
+        if name not in tbl:
+            if required:
+                raise self.missing(tbl, prefix, name, what, known)
+            return default
+        v = tbl[name]
+        if not isinstance(v, str) or (nonempty and not v.strip()):
+            raise self.err(_key(prefix, name), f"expected {what}, got {show(v)}")
+        return v
+
+    def choice(self, tbl: dict, name: str, prefix: str, choices, *, required=False,
+               default=None, known=(), what=None):
+        choices = list(choices)
+        expected = f"one of {one_of(choices)}"
+        if name not in tbl:
+            if required:
+                raise self.missing(tbl, prefix, name, expected, known)
+            return default
+        v = tbl[name]
+        if isinstance(v, str) and v in choices:
+            return v
+        msg = f"expected {what or expected}, got {show(v)}"
+        if isinstance(v, str):
+            lower = [c for c in choices if c.lower() == v.lower()]
+            guess = lower[0] if lower else did_you_mean(v, choices)
+            if guess:
+                msg += f"; did you mean '{guess}'?"
+            elif what:
+                msg += f" ({expected})"
+        raise self.err(_key(prefix, name), msg)
+
+    def params(self, tbl: dict, prefix: str, decl: dict, *, skip=("kind",), owner_kind="",
+               kind="", others: dict | None = None) -> dict:
+        """``decl``'s settings resolved from ``tbl`` (unknown keys refused)."""
+        def explain(k):
+            owners = [o for o in _owners(k, others or {}) if o != kind]
+            if owners:
+                return (f"unknown key for {owner_kind} '{kind}' "
+                        f"(a setting of {_or(owners)})")
+            return None
+
+        self.unknown_keys(tbl, prefix, list(skip) + list(decl), explain=explain)
+        given = {k: v for k, v in tbl.items() if k not in skip}
+        try:
+            return resolve(kind, decl, given)
+        except KeyError as e:  # cannot happen after unknown_keys; keep the message good
+            raise self.err(_key(prefix, e.args[0]), "unknown key") from None
+        except ValueError as e:
+            k, expected = e.args[0]
+            raise self.err(_key(prefix, k), f"expected {expected}, got {show(given[k])}") from None
+
+    # -- the scenario --------------------------------------------------------
+
+    def scenario(self, d) -> Scenario:
+        if not isinstance(d, dict):
+            raise self.err(None, f"expected a table of settings, got {show(d)}")
+        version = d.get("schema_version", SCHEMA_VERSION)
+        if isinstance(version, bool) or not isinstance(version, int) or version != SCHEMA_VERSION:
+            raise self.err("schema_version", f"expected {SCHEMA_VERSION} (the only version "
+                           f"this simtreino reads), got {show(version)}")
+        self.unknown_keys(d, "", TOP_KEYS + TABLES, top=True)
+
+        name = self.string(d, "name", "", required=True, nonempty=True, known=TOP_KEYS + TABLES)
+        description = self.string(d, "description", "")
+        description_pt = self.string(d, "description_pt", "")
+        seed = self.hyper(d, "seed", "", _SEED)
+        dtype = self.choice(d, "dtype", "", DTYPES, default="float64")
+
+        data = self.data(self.table(d, "data", "", True))
+        model = self.model(self.table(d, "model", "", True))
+        loss = self.loss(self.table(d, "loss", "", True), model)
+        optimizer = self.optimizer(self.table(d, "optimizer", "", True))
+        schedule = self.schedule(self.table(d, "schedule", "", False))
+        training = self.training(self.table(d, "training", "", True))
+        expect = self.expect(self.table(d, "expect", "", False), data)
+
+        s = Scenario(
+            name=name, description=description, seed=seed, dtype=dtype, data=data,
+            model=model, loss=loss, optimizer=optimizer, schedule=schedule,
+            training=training, expect=expect, description_pt=description_pt,
+            schema_version=SCHEMA_VERSION, source=self.source,
+        )
+        if data.source != CSV:
+            task = GENERATORS[data.source][0]
+            if task == "classification":
+                n_classes, n_targets = _n_classes(data.source, data.params), None
+            else:
+                n_classes, n_targets = None, _n_targets(data.source, data.params)
+            try:
+                check_outputs(s, task, n_classes, n_targets)
+            except ScenarioError as e:
+                raise self.err(e.key, e.message) from None
+        return s
+
+    # -- [data] --------------------------------------------------------------
+
+    def data(self, t: dict) -> DataSpec:
+        p = "data"
+        sources = list(GENERATORS) + [CSV]
+        source = self.choice(t, "source", p, sources, required=True,
+                             known=DATA_COMMON + CSV_KEYS)
+        own = CSV_KEYS if source == CSV else tuple(GENERATORS[source][1])
+
+        def explain(k):
+            owners = _owners(k, {g: decl for g, (_, decl) in GENERATORS.items()})
+            if k in CSV_KEYS:
+                owners.append(CSV)
+            owners = [o for o in owners if o != source]
+            if owners:
+                return (f"unknown key for source '{source}' "
+                        f"(a setting of {_or(owners)})")
+            return None
+
+        self.unknown_keys(t, p, DATA_COMMON + own, explain=explain)
+
+        params, path, resolved, target, task = {}, None, None, None, None
+        if source == CSV:
+            known = DATA_COMMON + CSV_KEYS
+            path = self.string(t, "path", p, required=True, nonempty=True, known=known)
+            target = self.string(t, "target", p, required=True, nonempty=True, known=known)
+            task = self.choice(t, "task", p, TASKS, required=True, known=known)
+            resolved = self._resolve_path(path)
+        else:
+            decl = GENERATORS[source][1]
+            params = self.params({k: t[k] for k in decl if k in t}, p, decl, skip=(),
+                                 kind=source)
+
+        return DataSpec(
+            source=source, params=params, path=path, resolved_path=resolved,
+            target=target, task=task,
+            normalize=self.choice(t, "normalize", p, NORMALIZE, default="none"),
+            shuffle=self.hyper(t, "shuffle", p, _SHUFFLE),
+            split=self.split(t),
+            seed=self.hyper(t, "seed", p, _SEED, default=None) if "seed" in t else None,
+        )
+
+    def _resolve_path(self, path: str) -> Path:
+        p = Path(path)
+        if not p.is_absolute():
+            base = self.source.parent if self.source is not None else Path.cwd()
+            p = base / p
+        p = p.resolve()
+        if not p.exists():
+            raise self.err("data.path", f"file not found: {path}")
+        if not p.is_file():
+            raise self.err("data.path", f"not a file: {path}")
+        return p
+
+    def split(self, t: dict) -> Split:
+        p = "data.split"
+        if "split" not in t:
+            return Split()
+        s = t["split"]
+        if not isinstance(s, dict):
+            raise self.err(p, "expected a table like { train = 0.8, val = 0.2 }, "
+                           f"got {show(s)}")
+        self.unknown_keys(s, p, ("train", "val", "test"))
+        val = self.hyper(s, "val", p, _FRACTION)
+        test = self.hyper(s, "test", p, _FRACTION)
+        if "train" in s:
+            train = self.hyper(s, "train", p, _FRACTION)
+            if train == 0.0:
+                raise self.err(_key(p, "train"), f"expected a number in (0, 1], got {show(s['train'])}")
+            total = train + val + test
+            if abs(total - 1.0) > SPLIT_TOLERANCE:
+                raise self.err(p, f"expected train + val + test = 1, got {total:.12g} "
+                               f"(train = {train:g}, val = {val:g}, test = {test:g})")
+        else:
+            train = round(1.0 - val - test, 12)
+            if train <= 0.0:
+                raise self.err(p, f"expected val + test < 1 (train gets the rest), got "
+                               f"val = {val:g}, test = {test:g}")
+        return Split(train=train, val=val, test=test)
+
+    # -- [model] -------------------------------------------------------------
+
+    def model(self, t: dict) -> ModelSpec:
+        p = "model"
+        self.unknown_keys(t, p, MODEL_KEYS)
+        if "layers" not in t:
+            raise self.missing(t, p, "layers", "a non-empty array of tables like "
+                               '{ units = 4, activation = "tanh" }', known=MODEL_KEYS)
+        raw = t["layers"]
+        if not isinstance(raw, (list, tuple)) or not raw:
+            raise self.err("model.layers", "expected a non-empty array of tables like "
+                           f'{{ units = 4, activation = "tanh" }}, got {show(raw)}')
+        layers = tuple(self.layer(lt, i, len(raw)) for i, lt in enumerate(raw))
+        init = self.init(t["init"], "model.init") if "init" in t else \
+            InitSpec(DEFAULT_INIT, {k: h.default for k, h in INITIALIZERS[DEFAULT_INIT].items()})
+        bias = self.hyper(t, "bias_init", p, _BIAS)
+        return ModelSpec(layers=layers, init=init, bias_init=bias)
+
+    def layer(self, t, i: int, n: int) -> LayerSpec:
+        p = f"model.layers[{i}]"
+        if not isinstance(t, dict):
+            raise self.err(p, f'expected a table like {{ units = 4, activation = "tanh" }}, '
+                           f"got {show(t)}")
+        param_keys = {key: act for act, (key, _) in ACTIVATION_PARAM.items()}
+        all_keys = LAYER_KEYS + tuple(param_keys)
+        self.unknown_keys(t, p, all_keys)
+        units = self.hyper(t, "units", p, _UNITS, required=True, known=all_keys)
+        act = self.choice(t, "activation", p, ACTIVATIONS, required=True, known=all_keys)
+        if act in OUTPUT_ONLY and i != n - 1:
+            raise self.err(_key(p, "activation"), f"'{act}' is only allowed on the output "
+                           f"layer (model.layers[{n - 1}]), not on a hidden layer")
+        for key, owner in param_keys.items():
+            if key in t and owner != act:
+                raise self.err(_key(p, key), f"only allowed with activation '{owner}' "
+                               f"(this layer's activation is '{act}')")
+        act_param = None
+        if act in ACTIVATION_PARAM:
+            key, default = ACTIVATION_PARAM[act]
+            act_param = self.hyper(t, key, p, Hyper(default, doc=key))
+        init = self.init(t["init"], _key(p, "init")) if "init" in t else None
+        bias = self.hyper(t, "bias_init", p, _BIAS) if "bias_init" in t else None
+        return LayerSpec(units=units, activation=act, activation_param=act_param,
+                         init=init, bias_init=bias)
+
+    def init(self, v, p: str) -> InitSpec:
+        names = list(INITIALIZERS)
+        if isinstance(v, str):
+            kind = self.choice({"init": v}, "init", p.rsplit(".", 1)[0], names)
+            return InitSpec(kind, {k: h.default for k, h in INITIALIZERS[kind].items()})
+        if not isinstance(v, dict):
+            raise self.err(p, "expected an initializer name or a table like "
+                           f'{{ kind = "normal", std = 0.1 }}, got {show(v)}')
+        kind = self.choice(v, "kind", p, names, required=True,
+                           known={k for decl in INITIALIZERS.values() for k in decl})
+        params = self.params(v, p, INITIALIZERS[kind], owner_kind="initializer", kind=kind,
+                             others=INITIALIZERS)
+        if kind == "uniform" and params["a"] > params["b"]:
+            # torch.nn.init.uniform_ refuses a > b too
+            raise self.err(_key(p, "b"), f"expected a number >= a ({params['a']:g}), "
+                           f"got {show(v.get('b', params['b']))}")
+        return InitSpec(kind, params)
+
+    # -- [loss], [optimizer], [schedule] ---------------------------------------
+
+    def loss(self, t: dict, model: ModelSpec) -> LossSpec:
+        p = "loss"
+        all_params = {k for decl in LOSS_PARAMS.values() for k in decl}
+        kind = self.choice(t, "kind", p, LOSSES, required=True, known=all_params)
+        params = self.params(t, p, LOSS_PARAMS[kind], owner_kind="loss", kind=kind,
+                             others=LOSS_PARAMS)
+        last = len(model.layers) - 1
+        out = model.layers[-1].activation
+        allowed = LOSS_OUTPUT_ACTIVATIONS[kind]
+        if out not in allowed:
+            need = (f"the output activation '{allowed[0]}'" if len(allowed) == 1
+                    else f"one of the output activations {one_of(allowed)}")
+            msg = f"'{kind}' needs {need} (model.layers[{last}].activation is '{out}')"
+            takers = [k for k, acts in LOSS_OUTPUT_ACTIVATIONS.items() if out in acts]
+            if out in OUTPUT_ONLY and takers:
+                msg += f"; a {out} output needs loss {_or(takers)}"
+            raise self.err("loss.kind", msg)
+        return LossSpec(kind, params)
+
+    def optimizer(self, t: dict) -> OptimizerSpec:
+        p = "optimizer"
+        decls = {name: decl for name, (_, decl) in OPTIMIZERS.items()}
+        kind = self.choice(t, "kind", p, OPTIMIZERS, required=True,
+                           known={k for decl in decls.values() for k in decl})
+        params = self.params(t, p, decls[kind], owner_kind="optimizer", kind=kind,
+                             others=decls)
+        if params.get("nesterov"):
+            # torch.optim.SGD: "Nesterov momentum requires a momentum and zero dampening"
+            m, dmp = params.get("momentum", 0.0), params.get("dampening", 0.0)
+            if m <= 0.0 or dmp != 0.0:
+                raise self.err("optimizer.nesterov", "Nesterov momentum requires momentum > 0 "
+                               f"and dampening = 0, got momentum = {m:g}, dampening = {dmp:g}")
+        return OptimizerSpec(kind, params)
+
+    def schedule(self, t: dict | None) -> ScheduleSpec:
+        if t is None:
+            return ScheduleSpec()
+        p = "schedule"
+        decls = {name: decl for name, (_, decl) in SCHEDULES.items()}
+        kind = self.choice(t, "kind", p, SCHEDULES, default=ScheduleSpec.kind)
+        params = self.params(t, p, decls[kind], owner_kind="schedule", kind=kind,
+                             others=decls)
+        return ScheduleSpec(kind, params)
+
+    # -- [training], [expect] ------------------------------------------------
+
+    def training(self, t: dict) -> TrainingSpec:
+        p = "training"
+        self.unknown_keys(t, p, TRAINING_KEYS)
+        epochs = self.hyper(t, "epochs", p, _EPOCHS, required=True, known=TRAINING_KEYS)
+        batch = None
+        if "batch_size" in t and t["batch_size"] != "full":
+            v = t["batch_size"]
+            try:
+                batch = _BATCH.check(v)
+            except ValueError:
+                raise self.err("training.batch_size", 'expected "full" or an integer >= 1, '
+                               f"got {show(v)}") from None
+        record = self.hyper(t, "record_every", p, _RECORD)
+        return TrainingSpec(epochs=epochs, batch_size=batch, record_every=record)
+
+    def expect(self, t: dict | None, data: DataSpec) -> ExpectSpec:
+        if t is None:
+            return ExpectSpec()
+        p = "expect"
+        self.unknown_keys(t, p, EXPECT_KEYS)
+        out = {}
+        for k in EXPECT_KEYS:
+            if k not in t:
+                continue
+            h = _FLAG if k == "diverges" else _ACCURACY if "accuracy" in k else _LOSS_BOUND
+            out[k] = self.hyper(t, k, p, h)
+            for split in ("val", "test"):
+                if k.startswith(split + "_") and getattr(data.split, split) == 0.0:
+                    raise self.err(_key(p, k), f"the data has no {split} split "
+                                   f"(data.split.{split} is 0)")
+        return ExpectSpec(**out)
+
+
+def _expected(h: Hyper) -> str:
+    noun = {"int": "an integer", "bool": "true or false",
+            "pair": "a pair of numbers"}.get(h.type, "a number")
+    return f"{noun} {h.describe_range()}".rstrip()

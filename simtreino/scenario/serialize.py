@@ -1,0 +1,90 @@
+"""A Scenario back to plain data (the inverse of ``load.scenario_from_dict``).
+
+The result is fully resolved -- every default filled in -- and uses only
+TOML/JSON types (str, int, float, bool, list, dict; no None, tuple or Path),
+so a trace header can carry it and a replay can rebuild the same scenario:
+``scenario_from_dict(scenario_to_dict(s), s.source) == s``.
+
+Nothing machine-specific is written: a csv ``path`` stays as it was written
+in the file (relative to the scenario's folder), never the resolved path.
+"""
+
+from dataclasses import fields
+from pathlib import Path
+
+from simtreino.core.activations import ACTIVATION_PARAM
+
+from .schema import InitSpec, Scenario
+
+__all__ = ["scenario_to_dict"]
+
+
+def _plain(v):
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, Path):
+        return str(v)
+    return v
+
+
+def _init(spec: InitSpec) -> dict:
+    return {"kind": spec.kind, **_plain(spec.params)}
+
+
+def scenario_to_dict(s: Scenario) -> dict:
+    d = s.data
+    data = {"source": d.source}
+    if d.source == "csv":
+        data.update(path=d.path, target=d.target, task=d.task)
+    else:
+        data.update(_plain(d.params))
+    data.update(
+        normalize=d.normalize,
+        shuffle=d.shuffle,
+        split={"train": d.split.train, "val": d.split.val, "test": d.split.test},
+    )
+    if d.seed is not None:
+        data["seed"] = d.seed
+
+    layers = []
+    for layer in s.model.layers:
+        ld = {"units": layer.units, "activation": layer.activation}
+        if layer.activation in ACTIVATION_PARAM and layer.activation_param is not None:
+            ld[ACTIVATION_PARAM[layer.activation][0]] = layer.activation_param
+        if layer.init is not None:
+            ld["init"] = _init(layer.init)
+        if layer.bias_init is not None:
+            ld["bias_init"] = layer.bias_init
+        layers.append(ld)
+
+    training = {
+        "epochs": s.training.epochs,
+        "batch_size": "full" if s.training.batch_size is None else s.training.batch_size,
+    }
+    if s.training.record_every is not None:
+        training["record_every"] = s.training.record_every
+
+    expect = {f.name: getattr(s.expect, f.name) for f in fields(s.expect)
+              if getattr(s.expect, f.name) is not None}
+
+    return {
+        "schema_version": s.schema_version,
+        "name": s.name,
+        "description": s.description,
+        "description_pt": s.description_pt,
+        "seed": s.seed,
+        "dtype": s.dtype,
+        "data": data,
+        "model": {
+            "init": _init(s.model.init),
+            "bias_init": s.model.bias_init,
+            "layers": layers,
+        },
+        "loss": {"kind": s.loss.kind, **_plain(s.loss.params)},
+        "optimizer": {"kind": s.optimizer.kind, **_plain(s.optimizer.params)},
+        "schedule": {"kind": s.schedule.kind, **_plain(s.schedule.params)},
+        "training": training,
+        "expect": expect,
+    }
