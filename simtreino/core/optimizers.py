@@ -85,14 +85,20 @@ STATE_NAMES = {
 
 # Positions of the hyperparameters in the float vector the kernel reads.
 H_MOMENTUM, H_DAMPENING, H_NESTEROV, H_WD, H_BETA1, H_BETA2, H_EPS, H_AMSGRAD, \
-    H_ALPHA, H_CENTERED, H_RHO, H_LR_DECAY = range(12)
-N_HYPER = 12
+    H_ALPHA, H_CENTERED, H_RHO, H_LR_DECAY, H_TINY = range(13)
+N_HYPER = 13
 
 
-def pack_hyper(name: str, hp: dict) -> np.ndarray:
+def pack_hyper(name: str, hp: dict, dtype=np.float64) -> np.ndarray:
     """The kernel's view of the hyperparameters (lr travels separately:
-    schedules change it every epoch)."""
+    schedules change it every epoch).
+
+    ``H_TINY``: running averages that decay below the dtype's smallest
+    normal number are set to zero. Subnormal arithmetic costs ~100 cycles
+    per operation, and the moments of dead units decay into that range and
+    slowed every later step; the change is far below anything visible."""
     v = np.zeros(N_HYPER)
+    v[H_TINY] = np.finfo(dtype).tiny
     v[H_MOMENTUM] = hp.get("momentum", 0.0)
     v[H_DAMPENING] = hp.get("dampening", 0.0)
     v[H_NESTEROV] = float(hp.get("nesterov", False))
@@ -139,7 +145,7 @@ def _lerp(a, b, w):
 
 
 @kernel
-def _sgd_step(theta, grad, buf, wd, mom, damp, nesterov, first, lr):
+def _sgd_step(theta, grad, buf, wd, mom, damp, nesterov, first, lr, tiny):
     for i in range(theta.shape[0]):
         g = grad[i]
         if wd != 0.0:
@@ -149,6 +155,8 @@ def _sgd_step(theta, grad, buf, wd, mom, damp, nesterov, first, lr):
                 b = g
             else:
                 b = mom * buf[i] + (1.0 - damp) * g
+            if abs(b) < tiny:
+                b = 0.0
             buf[i] = b
             if nesterov:
                 g = g + mom * b
@@ -169,21 +177,27 @@ def _adagrad_step(theta, grad, acc, wd, eps, clr):
 
 
 @kernel
-def _rmsprop_step(theta, grad, sq, buf, gavg, wd, alpha, eps, mom, centered, lr):
+def _rmsprop_step(theta, grad, sq, buf, gavg, wd, alpha, eps, mom, centered, lr, tiny):
     for i in range(theta.shape[0]):
         g = grad[i]
         if wd != 0.0:
             g = g + wd * theta[i]
         s = alpha * sq[i] + (1.0 - alpha) * g * g
+        if s < tiny:
+            s = 0.0
         sq[i] = s
         if centered:
             ga = _lerp(gavg[i], g, 1.0 - alpha)
+            if abs(ga) < tiny:
+                ga = 0.0
             gavg[i] = ga
             avg = math.sqrt(s - ga * ga) + eps
         else:
             avg = math.sqrt(s) + eps
         if mom > 0.0:
             b = mom * buf[i] + g / avg
+            if abs(b) < tiny:
+                b = 0.0
             buf[i] = b
             theta[i] = theta[i] - lr * b
         else:
@@ -191,22 +205,27 @@ def _rmsprop_step(theta, grad, sq, buf, gavg, wd, alpha, eps, mom, centered, lr)
 
 
 @kernel
-def _adadelta_step(theta, grad, sq, acc, wd, rho, eps, lr):
+def _adadelta_step(theta, grad, sq, acc, wd, rho, eps, lr, tiny):
     for i in range(theta.shape[0]):
         g = grad[i]
         if wd != 0.0:
             g = g + wd * theta[i]
         s = rho * sq[i] + (1.0 - rho) * g * g
+        if s < tiny:
+            s = 0.0
         sq[i] = s
         std = math.sqrt(s + eps)
         d = math.sqrt(acc[i] + eps) / std * g
-        acc[i] = rho * acc[i] + (1.0 - rho) * d * d
+        u = rho * acc[i] + (1.0 - rho) * d * d
+        if u < tiny:
+            u = 0.0
+        acc[i] = u
         theta[i] = theta[i] - lr * d
 
 
 @kernel
 def _adam_step(theta, grad, m, v, vmax, decoupled, wd, b1, b2, eps, amsgrad, step_size,
-               bc2_sqrt, decay):
+               bc2_sqrt, decay, tiny):
     for i in range(theta.shape[0]):
         g = grad[i]
         p = theta[i]
@@ -216,6 +235,10 @@ def _adam_step(theta, grad, m, v, vmax, decoupled, wd, b1, b2, eps, amsgrad, ste
             g = g + wd * p
         mi = _lerp(m[i], g, 1.0 - b1)
         vi = b2 * v[i] + (1.0 - b2) * g * g
+        if abs(mi) < tiny:
+            mi = 0.0
+        if vi < tiny:
+            vi = 0.0
         m[i] = mi
         v[i] = vi
         if amsgrad:
@@ -235,6 +258,7 @@ def update(kind, theta, grad, state, counters, hyper, lr):
     counters[0] += 1
     step = counters[0]
     wd = hyper[H_WD]
+    tiny = hyper[H_TINY]
     if kind == SGD:
         mom = hyper[H_MOMENTUM]
         # torch starts the buffer as a copy of the first gradient it sees
@@ -242,15 +266,16 @@ def update(kind, theta, grad, state, counters, hyper, lr):
         if mom != 0.0:
             counters[1] = 1
         _sgd_step(theta, grad, state[0], wd, mom, hyper[H_DAMPENING],
-                  hyper[H_NESTEROV] != 0.0, first, lr)
+                  hyper[H_NESTEROV] != 0.0, first, lr, tiny)
     elif kind == ADAGRAD:
         clr = lr / (1.0 + (step - 1) * hyper[H_LR_DECAY])
         _adagrad_step(theta, grad, state[0], wd, hyper[H_EPS], clr)
     elif kind == RMSPROP:
         _rmsprop_step(theta, grad, state[0], state[1], state[2], wd, hyper[H_ALPHA],
-                      hyper[H_EPS], hyper[H_MOMENTUM], hyper[H_CENTERED] != 0.0, lr)
+                      hyper[H_EPS], hyper[H_MOMENTUM], hyper[H_CENTERED] != 0.0, lr, tiny)
     elif kind == ADADELTA:
-        _adadelta_step(theta, grad, state[0], state[1], wd, hyper[H_RHO], hyper[H_EPS], lr)
+        _adadelta_step(theta, grad, state[0], state[1], wd, hyper[H_RHO], hyper[H_EPS], lr,
+                       tiny)
     else:  # ADAM, ADAMW
         b1 = hyper[H_BETA1]
         b2 = hyper[H_BETA2]
@@ -258,4 +283,4 @@ def update(kind, theta, grad, state, counters, hyper, lr):
         bc2 = 1.0 - b2 ** step
         _adam_step(theta, grad, state[0], state[1], state[2], kind == ADAMW, wd, b1, b2,
                    hyper[H_EPS], hyper[H_AMSGRAD] != 0.0, lr / bc1, math.sqrt(bc2),
-                   1.0 - lr * wd)
+                   1.0 - lr * wd, tiny)

@@ -91,7 +91,7 @@ class Trainer:
         self.optimizer = optimizer
         self.hyper = resolve(optimizer, OPTIMIZERS[optimizer][1], hyper or {})
         self.opt = new_state(optimizer, self.hyper, arch.n_params, self.dtype)
-        self._hyper_vec = pack_hyper(optimizer, self.hyper)
+        self._hyper_vec = pack_hyper(optimizer, self.hyper, self.dtype)
         self.schedule = schedule
         self.schedule_params = resolve(schedule, SCHEDULES[schedule][1], schedule_params or {})
         self.sched = new_schedule(schedule, self.schedule_params, self.hyper["lr"])
@@ -412,7 +412,7 @@ class Trainer:
             self.hyper[key] = decl[key].check(value)
             if key == "lr":
                 set_lr(self.sched, self.hyper["lr"])
-        self._hyper_vec = pack_hyper(self.optimizer, self.hyper)
+        self._hyper_vec = pack_hyper(self.optimizer, self.hyper, self.dtype)
         self.events.append(Event(self.step, key, value))
 
     def set_params(self, theta: np.ndarray) -> None:

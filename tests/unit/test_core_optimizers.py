@@ -152,3 +152,22 @@ def test_update_rule_matches_torch(name, given):
         w.grad = torch.tensor(g, dtype=torch.float64)
         opt.step()
     np.testing.assert_allclose(p, w.detach().numpy(), rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["momentum", "rmsprop", "adadelta", "adam"])
+def test_decayed_state_is_flushed_to_zero_below_the_smallest_normal(name):
+    """A zero gradient decays the running averages; below float32's smallest
+    normal number they become 0 instead of slow subnormals."""
+    g = np.array([1e-20], np.float32)
+    hp = resolve(name, OPTIMIZERS[name][1], {"lr": 1e-3})
+    st = new_state(name, hp, 1, np.float32)
+    p = np.zeros(1, np.float32)
+    update(st.kind, p, g, st.state, st.counters, pack_hyper(name, hp, np.float32), 1e-3)
+    zero = np.zeros(1, np.float32)
+    tiny = np.finfo(np.float32).tiny
+    reached_zero = False
+    for _ in range(20000):
+        update(st.kind, p, zero, st.state, st.counters, pack_hyper(name, hp, np.float32), 1e-3)
+        assert not np.any((np.abs(st.state) > 0) & (np.abs(st.state) < tiny))
+        reached_zero = reached_zero or np.any(st.state == 0)
+    assert reached_zero
