@@ -12,7 +12,31 @@
   reassociation, which breaks bit-for-bit reproducibility.
 """
 
+import hashlib
+import os
+from pathlib import Path
+
+import numba
 from numba import njit
+
+
+def _cache_dir() -> str:
+    """A Numba cache folder keyed by the source of every kernel module.
+
+    Numba's own cache only notices changes to the file that defines a
+    function, not to the kernels it calls from other files, so a stale
+    compiled loop could survive an edit of (say) a loss. Keying the folder
+    by the sources of the whole core makes any edit start afresh."""
+    h = hashlib.sha256()
+    for f in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "simtreino", "numba-" + h.hexdigest()[:16])
+
+
+if not os.environ.get("NUMBA_CACHE_DIR"):
+    numba.config.CACHE_DIR = _cache_dir()
 
 JIT_OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath=False)
 
@@ -20,3 +44,10 @@ JIT_OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath=False)
 def kernel(fn):
     """Compile ``fn`` lazily (on first call) with the project's options."""
     return njit(**JIT_OPTIONS)(fn)
+
+
+def cache_is_warm() -> bool:
+    """Whether compiled kernels for this version of the core are on disk
+    (then starting takes a second, not half a minute of compiling)."""
+    folder = Path(numba.config.CACHE_DIR)
+    return folder.is_dir() and any(folder.rglob("engine.train_loop-*.nbi"))

@@ -1,0 +1,63 @@
+"""The Python API: what the command line does, for notebooks and scripts.
+
+    import simtreino as st
+    s = st.load_scenario("xor")          # a bundled name or a file
+    trainer = st.build_trainer(s)        # step it, inspect it
+    result = st.run(s, epochs=200)       # or run it like `simtreino run`
+
+Everything here is re-exported lazily by ``simtreino/__init__.py``, so
+``import simtreino`` stays instant (Numba loads on first use).
+"""
+
+from pathlib import Path
+
+from simtreino.headless.params import load_params, save_params
+from simtreino.headless.compare import DEFAULT_ATOL, DEFAULT_RTOL
+from simtreino.headless.runner import RunResult, Runner
+from simtreino.headless.trace import read_trace
+
+__all__ = ["load_scenario", "build_trainer", "save_params", "load_params", "run", "RunResult",
+           "Runner", "replay", "read_trace"]
+
+
+def load_scenario(name_or_path):
+    """A validated ``Scenario`` from a file path or a bundled name (``"xor"``).
+    Raises ScenarioError (one line: file, key, what was expected)."""
+    from simtreino.scenario import find_scenario, load_scenario as _load
+    return _load(find_scenario(name_or_path))
+
+
+def _scenario(s):
+    return load_scenario(s) if isinstance(s, (str, Path)) else s
+
+
+def build_trainer(scenario, seed=None):
+    """A ready ``Trainer`` for a scenario (or a name/path): data built,
+    weights drawn from the seed (``seed`` overrides the scenario's)."""
+    from simtreino.scenario.build import build_trainer as _build
+    return _build(_scenario(scenario), seed=seed)
+
+
+def run(scenario, epochs=None, *, seed=None, init_params=None, record=None, record_every=None,
+        save_params_to=None, on_chunk=None) -> RunResult:
+    """Run a scenario (or a name/path) to the end, like ``simtreino run``
+    but printing nothing. Returns a ``RunResult``: ``status`` (finished |
+    diverged | interrupted), the final ``snapshot``, ``metrics``, the
+    ``[expect]`` ``checks`` (``passed``, ``failures``) and the ``trainer``.
+
+    ``on_chunk(runner)`` is called every few thousand steps; it may change
+    settings through ``runner.trainer.set_hyper`` (recorded in the trace)."""
+    from simtreino.headless.runner import run as _run
+    return _run(_scenario(scenario), epochs=epochs, seed=seed, init_params=init_params,
+                record=record, record_every=record_every, save_params_to=save_params_to,
+                on_chunk=on_chunk)
+
+
+def replay(items, rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL) -> list:
+    """Replay traces, scenario files, bundled names or folders of them (one
+    or a list), like ``simtreino replay``; returns one ``ItemResult`` per
+    item (``ok``, ``message``, ``notes``, ``seconds``)."""
+    from simtreino.headless.replay import prepare_items, replay_item
+    if isinstance(items, (str, Path)):
+        items = [items]
+    return [replay_item(it, rtol, atol) for it in prepare_items([str(i) for i in items])]

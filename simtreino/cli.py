@@ -1,0 +1,332 @@
+"""The ``simtreino`` command.
+
+Subcommands: ``run``, ``replay``, ``check``, ``list``; with no subcommand,
+``default_action()`` (for now: run the bundled ``xor`` scenario; the
+terminal UI will take this over). Bad input is ONE line on stderr,
+``simtreino: error: ...``, and exit code 2 -- never a traceback.
+
+Imports here stay light (no numpy/numba at module level) so ``--help`` is
+instant; nothing here imports textual, rich or plotext.
+"""
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import simtreino
+
+PROG = "simtreino"
+DEFAULT_SCENARIO = "xor"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+# Every text shown to a person, in one place (a message catalogue with
+# Portuguese comes later).
+MSG = {
+    "description": "Watch neural networks train, step by step (headless commands).",
+    "run_help": "train a scenario headlessly and check its [expect] table",
+    "replay_help": "re-run traces and scenarios and compare (for CI)",
+    "check_help": "validate scenario files (and load their data)",
+    "list_help": "list the bundled scenarios",
+    "scenario_arg": "a scenario file or the name of a bundled scenario",
+    "epochs": "train this many epochs instead of the scenario's",
+    "seed": "use this seed instead of the scenario's (data and weights)",
+    "record": "write a trace (JSON Lines) of the run to this file",
+    "record_every": "record every K steps (default: the scenario's record_every, else each epoch)",
+    "save_params": "save the final parameters to this .npz file",
+    "init_params": "start from the parameters in this .npz file",
+    "quiet": "no progress line and no compile notice (the summary line stays)",
+    "items": "trace files (.jsonl), scenario files or bundled names, or folders of them",
+    "rtol": "relative tolerance (default %(default)g)",
+    "atol": "absolute tolerance (default %(default)g)",
+    "junit": "also write a JUnit XML report to this file",
+    "files": "scenario files or bundled names",
+    "error": "{prog}: error: {msg}",
+    "positive_int": "expected a positive integer, got {value!r}",
+    "seed_value": "expected an integer >= 0, got {value!r}",
+    "tolerance": "expected a number >= 0, got {value!r}",
+    "no_folder": "{path}: folder {folder} does not exist",
+    "is_folder": "{path}: is a folder, expected a file name",
+    "os_error": "{file}: {reason}",
+    "cannot_write": "{path}: cannot write ({reason})",
+    "summary": "{name}: finished {epochs} epochs, {steps} steps in {secs} ({rate} steps/s); {metrics}; {verdict}",
+    "summary_div": ("{name}: DIVERGED at step {step} (epoch {epoch}) after {secs}: {why}; "
+                    "likely cause: the learning rate in force, {lr:g}, is too large "
+                    "(try a smaller one); {verdict}"),
+    "summary_int": "{name}: interrupted at step {step} (epoch {epoch}) after {secs}{extra}",
+    "why_nan": "the loss became NaN or infinite",
+    "why_exploded": "the loss exploded (grew over a million times its first value)",
+    "verdict_none": "expect: nothing to check",
+    "verdict_ok": "expect: ok ({n} checks)",
+    "verdict_ok_div": "expect: ok (divergence expected)",
+    "verdict_fail": "expect: FAILED: {checks}",
+    "trace_kept": "; trace kept in {path}",
+    "params_saved": "; parameters saved to {path}",
+    "interrupted": "{prog}: interrupted",
+    "ok": "ok: {file} ({name})",
+    "item": "{verdict}  {name}  {message}{notes}  ({secs:.2f} s)",
+    "totals": "{passed} passed, {failed} failed",
+    "list_empty": "no bundled scenarios found",
+}
+
+
+class UsageError(Exception):
+    """Bad input found by the command itself: printed as one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (no usage dump) and exit 2."""
+
+    def error(self, message):
+        hint = f" (see '{self.prog} --help')"
+        sys.stderr.write(MSG["error"].format(prog=PROG, msg=message + hint) + "\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(MSG["positive_int"].format(value=text)) from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(MSG["positive_int"].format(value=text))
+    return v
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = -1
+    if v < 0:
+        raise argparse.ArgumentTypeError(MSG["seed_value"].format(value=text))
+    return v
+
+
+def _tolerance(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not (math.isfinite(v) and v >= 0):
+        raise argparse.ArgumentTypeError(MSG["tolerance"].format(value=text))
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from simtreino.headless.compare import DEFAULT_ATOL, DEFAULT_RTOL   # light: no Numba
+
+    p = _Parser(prog=PROG, description=MSG["description"])
+    p.add_argument("--version", action="version", version=f"{PROG} {simtreino.__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    r = sub.add_parser("run", help=MSG["run_help"], description=MSG["run_help"])
+    r.add_argument("scenario", metavar="SCENARIO", help=MSG["scenario_arg"])
+    r.add_argument("--epochs", type=_positive_int, metavar="N", help=MSG["epochs"])
+    r.add_argument("--seed", type=_seed, metavar="S", help=MSG["seed"])
+    r.add_argument("--record", metavar="TRACE", help=MSG["record"])
+    r.add_argument("--record-every", type=_positive_int, metavar="K", help=MSG["record_every"])
+    r.add_argument("--save-params", metavar="OUT.npz", help=MSG["save_params"])
+    r.add_argument("--init-params", metavar="IN.npz", help=MSG["init_params"])
+    r.add_argument("--quiet", "-q", action="store_true", help=MSG["quiet"])
+    r.set_defaults(func=cmd_run)
+
+    rp = sub.add_parser("replay", help=MSG["replay_help"], description=MSG["replay_help"])
+    rp.add_argument("items", nargs="+", metavar="ITEM", help=MSG["items"])
+    rp.add_argument("--rtol", type=_tolerance, default=DEFAULT_RTOL, metavar="R", help=MSG["rtol"])
+    rp.add_argument("--atol", type=_tolerance, default=DEFAULT_ATOL, metavar="A", help=MSG["atol"])
+    rp.add_argument("--junit", metavar="FILE", help=MSG["junit"])
+    rp.set_defaults(func=cmd_replay)
+
+    c = sub.add_parser("check", help=MSG["check_help"], description=MSG["check_help"])
+    c.add_argument("files", nargs="+", metavar="FILE", help=MSG["files"])
+    c.set_defaults(func=cmd_check)
+
+    ls = sub.add_parser("list", help=MSG["list_help"], description=MSG["list_help"])
+    ls.set_defaults(func=cmd_list)
+    return p
+
+
+# ------------------------------------------------------------------- run
+def _check_writable(path) -> None:
+    """Fail before training, not after, when an output cannot be written."""
+    if path is None:
+        return
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise UsageError(MSG["no_folder"].format(path=path, folder=folder))
+    if Path(path).is_dir():
+        raise UsageError(MSG["is_folder"].format(path=path))
+
+
+def cmd_run(args) -> int:
+    from simtreino.headless.runner import Runner, run
+    from simtreino.scenario import find_scenario, load_scenario
+
+    scenario = load_scenario(find_scenario(args.scenario))
+    _check_writable(args.record)
+    _check_writable(args.save_params)
+    try:
+        runner = Runner(scenario, epochs=args.epochs, seed=args.seed,
+                        init_params=args.init_params, record=args.record,
+                        record_every=args.record_every)
+    except OSError as e:   # only the trace file is opened here
+        raise UsageError(MSG["cannot_write"].format(path=args.record,
+                                                    reason=e.strerror or e)) from None
+    err = sys.stderr
+    result = run(scenario, runner=runner, save_params_to=args.save_params,
+                 progress_stream=err if (not args.quiet and err.isatty()) else None,
+                 notice_stream=None if args.quiet else err, handle_sigint=True)
+    print(summary_line(result, args), flush=True)
+    return result.exit_code
+
+
+def _secs(t: float) -> str:
+    return f"{t:.2f} s"
+
+
+def _metrics_text(m: dict) -> str:
+    from simtreino.headless.expect import fmt_value
+    parts = []
+    for prefix in ("", "val_", "test_"):
+        loss, acc = m.get(prefix + "loss"), m.get(prefix + "accuracy")
+        if loss is None:
+            continue
+        text = f"{prefix}loss {fmt_value(loss)}"
+        if acc is not None and not math.isnan(acc):   # NaN: a regression task
+            text += f", {prefix}accuracy {fmt_value(acc)}"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def _verdict(result) -> str:
+    if not result.checks:
+        return MSG["verdict_none"]
+    if result.failures:
+        return MSG["verdict_fail"].format(checks="; ".join(c.message for c in result.failures))
+    if result.status == "diverged":
+        return MSG["verdict_ok_div"]
+    return MSG["verdict_ok"].format(n=len(result.checks))
+
+
+def summary_line(result, args=None) -> str:
+    snap = result.snapshot
+    name = result.scenario.name
+    if result.status == "interrupted":
+        extra = ""
+        if result.trace_path:
+            extra += MSG["trace_kept"].format(path=result.trace_path)
+        if args is not None and args.save_params:
+            extra += MSG["params_saved"].format(path=args.save_params)
+        return MSG["summary_int"].format(name=name, step=snap.step, epoch=snap.epoch,
+                                         secs=_secs(result.seconds), extra=extra)
+    if result.status == "diverged":
+        why = MSG["why_exploded"] if snap.divergence == "exploded" else MSG["why_nan"]
+        # The step that diverged belongs to the epoch after the last finished one.
+        return MSG["summary_div"].format(name=name, step=snap.step, epoch=snap.epoch + 1,
+                                         secs=_secs(result.seconds), why=why, lr=snap.lr,
+                                         verdict=_verdict(result))
+    rate = result.steps_per_second
+    return MSG["summary"].format(
+        name=name, epochs=snap.epoch, steps=snap.step, secs=_secs(result.seconds),
+        rate=f"{rate:,.0f}" if math.isfinite(rate) else "-",
+        metrics=_metrics_text(result.metrics), verdict=_verdict(result))
+
+
+# ---------------------------------------------------------------- replay
+def cmd_replay(args) -> int:
+    import time
+    from simtreino.headless.junit import write_junit
+    from simtreino.headless.replay import prepare_items, replay_item
+
+    _check_writable(args.junit)
+    items = prepare_items(args.items)
+    t0 = time.perf_counter()
+    results = []
+    for item in items:
+        r = replay_item(item, args.rtol, args.atol)
+        results.append(r)
+        notes = "".join(f" [{n}]" for n in r.notes)
+        print(MSG["item"].format(verdict="PASS" if r.ok else "FAIL", name=r.name,
+                                 message=r.message, notes=notes, secs=r.seconds), flush=True)
+    passed = sum(r.ok for r in results)
+    print(MSG["totals"].format(passed=passed, failed=len(results) - passed), flush=True)
+    if args.junit:
+        try:
+            write_junit(args.junit, results, time.perf_counter() - t0)
+        except OSError as e:
+            raise UsageError(MSG["cannot_write"].format(path=args.junit,
+                                                        reason=e.strerror or e)) from None
+    if any(r.error for r in results):
+        return EXIT_USAGE
+    return EXIT_OK if passed == len(results) else EXIT_FAILED
+
+
+# ---------------------------------------------------------- check / list
+def cmd_check(args) -> int:
+    from simtreino.scenario import find_scenario, load_scenario
+    from simtreino.scenario.build import build_dataset
+
+    for f in args.files:
+        s = load_scenario(find_scenario(f))
+        build_dataset(s)   # a missing or broken csv is an invalid scenario too
+        print(MSG["ok"].format(file=f, name=s.name), flush=True)
+    return EXIT_OK
+
+
+def cmd_list(args) -> int:
+    from simtreino.scenario import ScenarioError, list_bundled, load_scenario
+
+    rows, bad = [], []
+    for name, path in list_bundled():
+        try:
+            rows.append((name, load_scenario(path).description))
+        except ScenarioError as e:
+            bad.append(str(e))
+    if not rows and not bad:
+        print(MSG["list_empty"])
+    width = max((len(n) for n, _ in rows), default=0)
+    for name, desc in rows:
+        print(f"{name:<{width}}  {desc}")
+    for e in bad:   # a broken bundled file is a bug worth seeing, not hiding
+        sys.stderr.write(MSG["error"].format(prog=PROG, msg=e) + "\n")
+    return EXIT_USAGE if bad else EXIT_OK
+
+
+# ------------------------------------------------------------------ main
+def default_action() -> int:
+    """What ``simtreino`` alone does. For now: run the default bundled
+    scenario headlessly; the terminal UI will replace this (import it
+    lazily here, so headless use never loads textual)."""
+    return main(["run", DEFAULT_SCENARIO])
+
+
+def main(argv=None) -> int:
+    """Entry point; returns the exit code (argparse's --help and usage
+    errors raise SystemExit)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:
+        return default_action()
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        return default_action()
+    from simtreino.headless.errors import InputError
+    from simtreino.scenario import ScenarioError
+    try:
+        return args.func(args)
+    except (ScenarioError, InputError, UsageError) as e:
+        sys.stderr.write(MSG["error"].format(prog=PROG, msg=e) + "\n")
+        return EXIT_USAGE
+    except OSError as e:
+        # The disk filled up, a file vanished mid-run...: still one line.
+        msg = MSG["os_error"].format(file=e.filename, reason=e.strerror) if e.filename else e
+        sys.stderr.write(MSG["error"].format(prog=PROG, msg=msg) + "\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        # Ctrl+C outside a run (while loading, compiling, replaying).
+        sys.stderr.write("\n" + MSG["interrupted"].format(prog=PROG) + "\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `simtreino list | head`: the reader left; nothing more to say.
+        sys.stderr.close()
+        return EXIT_OK

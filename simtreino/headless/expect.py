@@ -1,0 +1,81 @@
+"""The ``[expect]`` checks of a scenario, applied to the end of a run."""
+
+from dataclasses import dataclass
+import math
+
+# check name -> (metric it reads, comparison, how the requirement reads)
+CHECKS = {
+    "loss_below": ("loss", "below", "< {limit:g}"),
+    "accuracy_at_least": ("accuracy", "at_least", ">= {limit:g}"),
+    "val_loss_below": ("val_loss", "below", "< {limit:g}"),
+    "val_accuracy_at_least": ("val_accuracy", "at_least", ">= {limit:g}"),
+    "test_loss_below": ("test_loss", "below", "< {limit:g}"),
+    "test_accuracy_at_least": ("test_accuracy", "at_least", ">= {limit:g}"),
+}
+
+MSG = {
+    "found": "{name}: expected {metric} {req}, found {found}",
+    "no_split": "{name}: expected {metric} {req}, but the data has no {split} split",
+    "diverged_unexpectedly": "the run diverged",
+    "expected_divergence": "diverges: expected the run to diverge, it finished",
+    "not_expected_divergence": "diverges = false: the run diverged",
+    "diverged_before": "{name}: expected {metric} {req}, but the run diverged",
+}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str          # the [expect] key, or "diverges"
+    ok: bool
+    limit: object      # the value the scenario asked for
+    found: object      # the value the run reached (nan when not measured)
+    message: str       # one line, for people
+
+
+def fmt_value(x) -> str:
+    if x is None:
+        return "n/a"
+    if isinstance(x, float):
+        if math.isnan(x):
+            return "nan"
+        return f"{x:.6g}"
+    return str(x)
+
+
+def check_expect(expect, metrics: dict, diverged: bool) -> list[CheckResult]:
+    """One result per check the scenario declares (none: empty list).
+
+    ``metrics``: loss, accuracy, val_loss, val_accuracy, test_loss,
+    test_accuracy (None when the data has no such split). A run that diverges
+    without ``diverges = true`` always fails, [expect] or not: a run is
+    never silently "fine" with NaN weights."""
+    out = []
+    if expect.diverges is True:
+        out.append(CheckResult("diverges", diverged, True, diverged,
+                               "diverges: ok" if diverged else MSG["expected_divergence"]))
+    elif expect.diverges is False:
+        out.append(CheckResult("diverges", not diverged, False, diverged,
+                               "diverges: ok" if not diverged else MSG["not_expected_divergence"]))
+    elif diverged:
+        out.append(CheckResult("diverges", False, None, True, MSG["diverged_unexpectedly"]))
+    for name, (metric, how, req) in CHECKS.items():
+        limit = getattr(expect, name)
+        if limit is None:
+            continue
+        found = metrics.get(metric)
+        req_s = req.format(limit=limit)
+        if found is None:
+            ok = False
+        else:
+            ok = (found < limit) if how == "below" else (found >= limit)   # NaN fails both
+        if ok:
+            msg = f"{name}: ok ({fmt_value(found)})"
+        elif diverged:
+            msg = MSG["diverged_before"].format(name=name, metric=metric, req=req_s)
+        elif found is None:
+            msg = MSG["no_split"].format(name=name, metric=metric, req=req_s,
+                                         split=metric.split("_")[0])
+        else:
+            msg = MSG["found"].format(name=name, metric=metric, req=req_s, found=fmt_value(found))
+        out.append(CheckResult(name, bool(ok), limit, found, msg))
+    return out

@@ -1,0 +1,199 @@
+"""Replaying: re-run what a trace recorded and compare, number by number.
+
+A trace item is re-run from its header (same scenario, seed and initial
+parameters), its events applied when the trainer reaches their step, and
+every recorded value compared at every recorded step; the first value
+out of tolerance fails the item, naming the step and the key. A scenario
+item is run and judged by its ``[expect]`` table.
+"""
+
+from dataclasses import dataclass, field
+import math
+from pathlib import Path
+import time
+
+import numpy as np
+
+import simtreino
+from simtreino.scenario import ScenarioError, find_scenario, load_scenario, scenario_from_dict
+from simtreino.scenario.build import build_trainer
+
+from .compare import DEFAULT_ATOL, DEFAULT_RTOL, close
+from .errors import InputError, TraceError
+from .expect import fmt_value
+from .runner import run
+from .trace import RECORD_KEYS, Trace, none_to_nan, read_trace
+
+MSG = {
+    "empty_dir": "no *.toml or *.jsonl files in this folder",
+    "mismatch": "step {step}: {key} recorded {a}, replay {b}",
+    "diverged_early": "step {step}: the replay diverged ({why}) but the trace goes on to step {target}",
+    "backwards": "step {step} comes after step {prev}: steps must not go backwards",
+    "bad_event": "event at step {step}: cannot set {key} = {value} ({why})",
+    "end_status": "end: recorded {a} at step {step}, replay {b} at step {rstep}",
+    "init_size": "init_params has {found} values, the network has {n}",
+    "no_end": "no end record: the run was killed; compared up to step {step}",
+    "interrupted": "the run was interrupted at step {step}; compared up to there",
+    "pass_trace": "{n} record(s) to step {step}, {e} event(s)",
+    "diverged": "diverged at step {step}",
+    "version": "recorded by simtreino {theirs}, replayed by {ours}",
+}
+
+
+@dataclass
+class ItemResult:
+    name: str
+    kind: str                 # trace | scenario
+    ok: bool
+    message: str              # why it failed, or a short summary when it passed
+    seconds: float = 0.0
+    error: bool = False       # the item could not be used at all (bad input)
+    notes: list = field(default_factory=list)
+
+
+@dataclass
+class Item:
+    kind: str        # trace | scenario
+    name: str        # as the person named it (a folder's files: their paths)
+    obj: object      # the Trace or the Scenario, already read and checked
+
+
+def prepare_items(items) -> list[Item]:
+    """Read and check every item before anything runs, so bad input stops
+    the command at once (exit 2) instead of after minutes of replays.
+    A folder gives its ``*.toml`` and ``*.jsonl`` files, sorted by name.
+    Raises InputError / ScenarioError / TraceError."""
+    paths = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(q for q in p.iterdir()
+                           if q.is_file() and q.suffix in (".toml", ".jsonl"))
+            if not found:
+                raise InputError(item, None, MSG["empty_dir"])
+            paths.extend(str(q) for q in found)
+        else:
+            paths.append(str(item))
+    out = []
+    for name in paths:
+        if name.endswith(".jsonl"):
+            trace = read_trace(name)
+            scenario_of_trace(trace)      # its scenario must validate too
+            out.append(Item("trace", name, trace))
+        else:
+            out.append(Item("scenario", name, load_scenario(find_scenario(name))))
+    return out
+
+
+def scenario_of_trace(trace: Trace):
+    """The scenario in a trace header. A relative csv path is looked for
+    next to the original scenario file first, then next to the trace."""
+    h = trace.header
+    label = f"{trace.path}: header.scenario"
+    original = h.get("scenario_file")
+    candidates = []
+    if original:
+        candidates.append(Path(original))
+    name = Path(original).name if original else "scenario.toml"
+    candidates.append(Path(trace.path).resolve().parent / name)
+    for i, source in enumerate(candidates):
+        try:
+            return scenario_from_dict(h["scenario"], source=source, file_label=label)
+        except ScenarioError as e:
+            if e.key == "data.path" and i + 1 < len(candidates):
+                continue
+            raise
+
+
+def compare_trace(trace: Trace, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL):
+    """Re-run a trace; returns (ok, message, notes). Raises ScenarioError or
+    TraceError when the trace cannot be replayed at all."""
+    h = trace.header
+    s = scenario_of_trace(trace)
+    tr = build_trainer(s, seed=h["seed"])
+    if h.get("init_params") is not None:
+        theta = np.array(h["init_params"], dtype=tr.dtype)
+        if theta.shape != tr.theta.shape:
+            raise TraceError(trace.path, "header.init_params", MSG["init_size"].format(
+                found=theta.size, n=tr.theta.size))
+        tr.set_params(theta)
+    notes = trace.notes()
+    if h.get("simtreino") != simtreino.__version__:
+        notes.append(MSG["version"].format(theirs=h.get("simtreino"), ours=simtreino.__version__))
+    prev = 0
+    n_records = n_events = 0
+    for line in trace.lines:
+        target = line["step"]
+        if target < prev:
+            raise TraceError(trace.path, None, MSG["backwards"].format(step=target, prev=prev))
+        prev = target
+        if tr.step < target:
+            tr.run_steps(target - tr.step)
+        if tr.step < target:
+            why = tr.snapshot().divergence or "stopped"
+            return False, MSG["diverged_early"].format(step=tr.step, why=why, target=target), notes
+        if line["type"] == "event":
+            n_events += 1
+            try:
+                tr.set_hyper(line["key"], line["value"])
+            except (KeyError, ValueError) as e:
+                return False, MSG["bad_event"].format(step=target, key=line["key"],
+                                                      value=line["value"], why=e), notes
+            continue
+        n_records += 1
+        snap = tr.snapshot()
+        for key in ("epoch",):
+            if line[key] != getattr(snap, key):
+                return False, MSG["mismatch"].format(step=target, key=key, a=line[key],
+                                                     b=getattr(snap, key)), notes
+        for key in RECORD_KEYS:
+            a, b = none_to_nan(line[key]), float(getattr(snap, key))
+            if not close(a, b, rtol, atol):
+                return False, MSG["mismatch"].format(step=target, key=key, a=_show(a),
+                                                     b=_show(b)), notes
+    end = trace.end
+    if end is None:
+        notes.append(MSG["no_end"].format(step=tr.step))
+    elif end["status"] == "interrupted":
+        notes.append(MSG["interrupted"].format(step=end["step"]))
+    else:
+        if tr.step < end["step"] and not tr.diverged:
+            tr.run_steps(end["step"] - tr.step)
+        status = "diverged" if tr.diverged else "finished"
+        if status != end["status"] or tr.step != end["step"] or tr.epoch != end["epoch"]:
+            return False, MSG["end_status"].format(a=end["status"], step=end["step"], b=status,
+                                                   rstep=tr.step), notes
+    return True, MSG["pass_trace"].format(n=n_records, step=tr.step, e=n_events), notes
+
+
+def _show(x: float) -> str:
+    return "null" if math.isnan(x) else repr(x)
+
+
+def replay_item(item: Item, rtol: float = DEFAULT_RTOL,
+                atol: float = DEFAULT_ATOL) -> ItemResult:
+    """Replay one item. A problem found only now (a csv that went missing,
+    an event the trainer refuses) is reported in the result (``error``)."""
+    t0 = time.perf_counter()
+    try:
+        if item.kind == "trace":
+            ok, msg, notes = compare_trace(item.obj, rtol, atol)
+        else:
+            ok, msg, notes = _run_scenario(item.obj)
+        error = False
+    except (ScenarioError, InputError) as e:
+        ok, msg, notes, error = False, str(e), [], True
+    return ItemResult(item.name, item.kind, ok, msg, time.perf_counter() - t0, error, notes)
+
+
+def _run_scenario(scenario):
+    result = run(scenario)
+    if result.failures:
+        return False, "; ".join(c.message for c in result.failures), []
+    m = result.metrics
+    parts = [f"{k} {fmt_value(m[k])}" for k in ("loss", "accuracy", "val_loss", "val_accuracy",
+                                                  "test_loss", "test_accuracy")
+             if m.get(k) is not None and not (k.endswith("accuracy") and math.isnan(m[k]))]
+    if result.status == "diverged":
+        parts = [MSG["diverged"].format(step=result.snapshot.step)]
+    return True, ", ".join(parts), []
