@@ -289,11 +289,12 @@ def after_step(counters, accum, loss, correct, n):
 
 
 @kernel
-def end_epoch(counters, accum, sched, val_loss, val_acc, has_val, elog, row):
-    """Close an epoch: log it, advance the schedule, reset the sums."""
+def end_epoch(counters, accum, sched, val_loss, val_acc, has_val, has_labels, elog, row):
+    """Close an epoch: log it, advance the schedule, reset the sums.
+    Accuracy is NaN for regression (no labels)."""
     samples = accum[A_SAMPLES]
     loss = accum[A_LOSS_SUM] / samples
-    acc = accum[A_CORRECT] / samples
+    acc = accum[A_CORRECT] / samples if has_labels else math.nan
     counters[C_EPOCH] += 1
     elog[row, E_EPOCH] = counters[C_EPOCH]
     elog[row, E_STEP] = counters[C_STEP]
@@ -350,8 +351,10 @@ def train_loop(n_steps, stop_epoch, batch_size, chunk, shuffle,
                 val_loss, vc = evaluate(theta, layout, acts, act_params, offsets, xv, tv, lv,
                                         xb_buf, tb_buf, lb, zbuf, abuf, dbuf, dl_da,
                                         loss_kind, loss_param, threshold, chunk)
-                val_acc = vc / xv.shape[0]
-            end_epoch(counters, accum, sched, val_loss, val_acc, has_val, elog, rows)
+                if labels.shape[0] > 0:
+                    val_acc = vc / xv.shape[0]
+            end_epoch(counters, accum, sched, val_loss, val_acc, has_val, labels.shape[0] > 0,
+                      elog, rows)
             rows += 1
             counters[C_POS] = 0
             counters[C_EPOCH_STEPS] = 0

@@ -301,9 +301,10 @@ class Trainer:
                                           self.xb, self.tb, self.lb, self.zbuf, self.abuf,
                                           self.dbuf, self.dl_da, self.loss_kind, self.loss_param,
                                           self.threshold, self.chunk)
-                val_acc = vc / len(self.val)
+                if len(self.val.labels):
+                    val_acc = vc / len(self.val)
             E.end_epoch(c, self.accum, self.sched, val_loss, val_acc, self.val is not None,
-                        elog, 0)
+                        len(self.train.labels) > 0, elog, 0)
             rows = 1
             c[E.C_POS] = 0
             c[E.C_EPOCH_STEPS] = 0

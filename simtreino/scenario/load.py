@@ -383,6 +383,11 @@ class _Loader:
                 check_outputs(s, task, n_classes, n_targets)
             except ScenarioError as e:
                 raise self.err(e.key, e.message) from None
+        # after the output checks: a wrong model is the first thing to fix
+        for k, v in vars(expect).items():
+            if "accuracy" in k and v is not None and _task(data) == "regression":
+                raise self.err(_key("expect", k), "accuracy needs classification data "
+                               f"('{data.source}' is a regression task); use a loss bound")
         return s
 
     # -- [data] --------------------------------------------------------------
@@ -606,6 +611,12 @@ class _Loader:
                     raise self.err(_key(p, k), f"the data has no {split} split "
                                    f"(data.split.{split} is 0)")
         return ExpectSpec(**out)
+
+
+def _task(data: DataSpec) -> str:
+    if data.source == "csv":
+        return data.task
+    return GENERATORS[data.source][0]
 
 
 def _expected(h: Hyper) -> str:

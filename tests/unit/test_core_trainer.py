@@ -168,3 +168,21 @@ def test_decimated_history_stays_bounded_and_spans_the_run():
     assert len(h) <= 64
     assert arr[0, 0] < 2048 and arr[-1, 0] == 99_999
     assert np.all(np.diff(arr[:-1, 0]) == h.stride)
+
+
+def test_regression_reports_nan_accuracy_not_zero():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(20, 1))
+    t = np.sin(x)
+    xv = rng.normal(size=(5, 1))
+    tr = make_trainer([(4, "tanh", None), (1, "identity", None)], x, t, loss="mse",
+                      val=SplitArrays(xv, np.sin(xv), np.zeros(0, np.int64)), batch_size=5)
+    tr.run_epochs(2)
+    slow = make_trainer([(4, "tanh", None), (1, "identity", None)], x, t, loss="mse",
+                        val=SplitArrays(xv, np.sin(xv), np.zeros(0, np.int64)), batch_size=5)
+    for _ in range(8):
+        slow.step_phases()
+    for trainer in (tr, slow):
+        snap = trainer.snapshot()
+        assert np.isnan(snap.accuracy) and np.isnan(snap.val_accuracy)
+        assert np.isfinite(snap.loss) and np.isfinite(snap.val_loss)

@@ -94,6 +94,8 @@ def with_layers(*layers: str, loss: str | None = None, data: str | None = None) 
         pairs.append(('kind = "bce"', loss))
     if data is not None:
         pairs.append(('source = "xor"', data))
+        if "sine" in data:   # regression: an accuracy expectation is refused
+            pairs.append(("accuracy_at_least = 1.0", "# (no accuracy for regression)"))
     return edit(*pairs)
 
 
@@ -1102,3 +1104,15 @@ def test_docs_toml_examples_are_valid(tmp_path):
     assert complete >= 2
     # the reference file in the docs is the bundled one
     assert XOR.read_text(encoding="utf-8") in blocks
+
+
+def test_accuracy_expectation_on_regression_data_is_refused(tmp_path):
+    from simtreino.scenario import ScenarioError, load_scenario
+    f = tmp_path / "reg.toml"
+    f.write_text('name = "r"\n[data]\nsource = "sine"\n'
+                 '[model]\nlayers = [ { units = 1, activation = "identity" } ]\n'
+                 '[loss]\nkind = "mse"\n[optimizer]\nkind = "sgd"\n[training]\nepochs = 1\n'
+                 '[expect]\naccuracy_at_least = 0.5\n')
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(f)
+    assert "expect.accuracy_at_least" in str(e.value) and "regression" in str(e.value)
