@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from .arrays import zeros
 from .hyper import Hyper
 from .jit import kernel
 
@@ -130,7 +131,7 @@ class OptimizerState:
 
 def new_state(name: str, hp: dict, n_params: int, dtype) -> OptimizerState:
     kind = OPTIMIZERS[name][0]
-    state = np.zeros((len(STATE_NAMES[kind]), n_params), dtype=dtype)
+    state = zeros((len(STATE_NAMES[kind]), n_params), dtype)
     if kind == ADAGRAD:
         state[0] = hp["initial_accumulator_value"]
     return OptimizerState(kind, state, np.zeros(2, dtype=np.int64))
@@ -224,21 +225,29 @@ def _adadelta_step(theta, grad, sq, acc, wd, rho, eps, lr, tiny):
 
 
 @kernel
-def _adam_step(theta, grad, m, v, vmax, decoupled, wd, b1, b2, eps, amsgrad, step_size,
-               bc2_sqrt, decay, tiny):
+def _adam_step(theta, grad, m, v, vmax, decoupled, amsgrad, lerp_low, sc):
+    """``sc``: the scalars in the parameters' dtype, so float32 runs do
+    float32 arithmetic (as torch does) and vectorise twice as wide."""
+    w1, w1c, b2, w2, eps, step_size, bc2_sqrt = sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6]
+    decay, wd, tiny, zero = sc[7], sc[8], sc[9], sc[10]
     for i in range(theta.shape[0]):
         g = grad[i]
         p = theta[i]
         if decoupled:
             p = p * decay
-        elif wd != 0.0:
+        elif wd != zero:
             g = g + wd * p
-        mi = _lerp(m[i], g, 1.0 - b1)
-        vi = b2 * v[i] + (1.0 - b2) * g * g
+        mo = m[i]
+        # torch's lerp(m, g, w1), whose formula depends on the weight
+        if lerp_low:
+            mi = mo + w1 * (g - mo)
+        else:
+            mi = g - (g - mo) * w1c
+        vi = b2 * v[i] + w2 * g * g
         if abs(mi) < tiny:
-            mi = 0.0
+            mi = zero
         if vi < tiny:
-            vi = 0.0
+            vi = zero
         m[i] = mi
         v[i] = vi
         if amsgrad:
@@ -281,6 +290,17 @@ def update(kind, theta, grad, state, counters, hyper, lr):
         b2 = hyper[H_BETA2]
         bc1 = 1.0 - b1 ** step
         bc2 = 1.0 - b2 ** step
-        _adam_step(theta, grad, state[0], state[1], state[2], kind == ADAMW, wd, b1, b2,
-                   hyper[H_EPS], hyper[H_AMSGRAD] != 0.0, lr / bc1, math.sqrt(bc2),
-                   1.0 - lr * wd, tiny)
+        sc = np.empty(11, theta.dtype)
+        sc[0] = 1.0 - b1
+        sc[1] = b1
+        sc[2] = b2
+        sc[3] = 1.0 - b2
+        sc[4] = hyper[H_EPS]
+        sc[5] = lr / bc1
+        sc[6] = math.sqrt(bc2)
+        sc[7] = 1.0 - lr * wd
+        sc[8] = wd
+        sc[9] = tiny
+        sc[10] = 0.0
+        _adam_step(theta, grad, state[0], state[1], state[2], kind == ADAMW,
+                   hyper[H_AMSGRAD] != 0.0, (1.0 - b1) < 0.5, sc)

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import engine as E
 from .activations import ACTIVATIONS, derivative, SOFTMAX
+from .arrays import zeros
 from .history import Decimated
 from .hyper import resolve
 from .losses import LOSSES
@@ -76,7 +77,7 @@ class Trainer:
         self.dtype = theta.dtype
         self.theta = np.ascontiguousarray(theta)
         self.initial_theta = self.theta.copy()
-        self.grad = np.zeros_like(self.theta)
+        self.grad = zeros(self.theta.shape, self.dtype)
         self.train = self._cast(train)
         self.val = self._cast(val) if val is not None and len(val) else None
         self.loss_name = loss
@@ -122,13 +123,13 @@ class Trainer:
         self.offsets = np.array([cap * sum(widths[:i]) for i in range(len(widths))],
                                 dtype=np.int64)
         total = cap * sum(widths)
-        self.zbuf = np.zeros(total, self.dtype)
-        self.abuf = np.zeros(total, self.dtype)
-        self.dbuf = np.zeros(total, self.dtype)
-        self.sbuf = np.zeros(total, self.dtype)
-        self.dl_da = np.zeros(cap * self.arch.n_outputs, self.dtype)
-        self.xb = np.zeros(cap * self.arch.n_inputs, self.dtype)
-        self.tb = np.zeros(cap * self.train.t.shape[1], self.dtype)
+        self.zbuf = zeros(total, self.dtype)
+        self.abuf = zeros(total, self.dtype)
+        self.dbuf = zeros(total, self.dtype)
+        self.sbuf = zeros(total, self.dtype)
+        self.dl_da = zeros(cap * self.arch.n_outputs, self.dtype)
+        self.xb = zeros(cap * self.arch.n_inputs, self.dtype)
+        self.tb = zeros(cap * self.train.t.shape[1], self.dtype)
         has_labels = self.train.labels.shape[0] > 0
         self.lb = np.zeros(cap if has_labels else 0, np.int64)
         self._empty = SplitArrays(np.zeros((0, self.arch.n_inputs), self.dtype),
