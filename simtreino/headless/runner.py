@@ -126,6 +126,35 @@ class Runner:
         if record is not None:
             self.writer = TraceWriter(record, self._header())
 
+    def start_recording(self, path) -> None:
+        """Start a trace in the middle of a run (the live UI's ``t``): the
+        header describes the run from its start, every event so far is
+        written, and records follow from the next record step. A replay
+        re-runs from step 0 and compares from there."""
+        self.stop_recording()
+        self.writer = TraceWriter(path, self._header())
+        self._events_written = 0
+        self._write_events()
+        self._last_recorded = None
+        self._record()
+        self._next_record = self._after(self.trainer.step)
+
+    def stop_recording(self) -> str | None:
+        """Close the current trace (final record and ``end`` line); returns its path."""
+        w = self.writer
+        if w is None or w.closed:
+            return None
+        tr = self.trainer
+        try:
+            self._record()
+            self._write_events()
+            status = "diverged" if tr.diverged else "finished"
+            w.end(status, tr.step, tr.epoch)
+        finally:
+            w.close()
+        self.writer = None
+        return w.path
+
     def _after(self, step: int) -> int:
         return (step // self.record_every + 1) * self.record_every
 

@@ -1,0 +1,408 @@
+"""A live training session: the engine room of the terminal UI.
+
+One worker thread owns the trainer and does every computation (training
+steps, the decision-boundary grid, histograms); other threads only queue
+commands and read ``session.view``, an immutable ``LiveView`` that the
+worker replaces (one reference assignment) at most ~15 times a second.
+Nothing here imports the UI, so the session is tested without a screen.
+"""
+
+from dataclasses import dataclass, field, replace
+import math
+import queue
+import threading
+import time
+
+import numpy as np
+
+from simtreino.core.history import Decimated
+from simtreino.core.jit import cache_is_warm
+from simtreino.scenario.build import build_dataset
+
+from .params import save_params
+from .runner import Runner
+
+# Speed levels for + and - (steps per second; None = as fast as it goes).
+SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 50_000, None)
+PUBLISH_SECONDS = 1 / 15
+CHUNK_SECONDS = 1 / 30
+GRID_SECONDS = 0.25          # how often the decision boundary is recomputed
+GRID_SHAPE = (48, 96)        # rows, columns of the boundary field
+CURVE_POINTS = 200           # a 1-D regression's predicted curve
+
+
+@dataclass(frozen=True)
+class Field:
+    """The network's output over the input plane (2-D data) or line (1-D)."""
+    kind: str                 # "classes" | "values" | "curve"
+    values: np.ndarray        # classes: (rows, cols, k) probabilities; values: (rows, cols); curve: (n,)
+    extent: tuple             # (xmin, xmax, ymin, ymax); row 0 is y = ymax
+    xs: np.ndarray | None = None   # curve: the inputs
+
+
+@dataclass(frozen=True)
+class LiveView:
+    """Everything the dashboard draws, as of one moment."""
+    version: int
+    state: str                     # compiling | paused | training | finished | diverged
+    scenario: object
+    snapshot: object               # core Snapshot, with histograms
+    target_epochs: int
+    speed: int | None              # the speed asked for (steps/s), None = max
+    measured_speed: float          # steps/s over the last second of training
+    epochs: dict                   # epoch history columns (downsampled)
+    steps: tuple                   # (step numbers, batch losses), downsampled
+    grad_norms: np.ndarray         # (points, 1 + layers): step, then each layer's gradient norm
+    weight_bands: tuple            # per layer: (points, 6): step, min, p25, median, p75, max
+    field: Field | None
+    data_points: dict              # "train" / "val": (x, labels-or-targets)
+    recording: str | None
+    message: str = ""
+    message_args: dict = field(default_factory=dict)
+    optimizer: str = ""
+    hyper: dict = field(default_factory=dict)
+    schedule: str = "constant"
+    batch_size: int = 0
+    full_batch: bool = True
+    n_train: int = 0
+
+
+class LiveSession:
+    def __init__(self, scenario, *, seed=None, speed: int | None | str = "auto"):
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self._commands: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self.playing = False
+        self.state = "compiling" if not cache_is_warm() else "paused"
+        self.dataset = build_dataset(scenario)
+        self._new_runner()
+        self.speed = self._auto_speed() if speed == "auto" else speed
+        self._rates: list[tuple[float, int]] = []
+        self._last_grid = -math.inf
+        self._field = None
+        self._message, self._message_args = "", {}
+        self._version = 0
+        self.view: LiveView = self._make_view()
+        self._thread = threading.Thread(target=self._loop, name="simtreino-trainer", daemon=True)
+
+    # ------------------------------------------------------------ control
+    def start(self) -> "LiveSession":
+        self._thread.start()
+        return self
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the worker (closing an open trace) and wait for it."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        else:
+            self._runner.stop_recording()
+
+    def _send(self, fn) -> None:
+        self._commands.put(fn)
+        self._wake.set()
+
+    def toggle(self) -> None:
+        self._send(self._toggle)
+
+    def play(self) -> None:
+        self._send(lambda: self._set_playing(True))
+
+    def pause(self) -> None:
+        self._send(lambda: self._set_playing(False))
+
+    def step(self, n: int = 1) -> None:
+        self._send(lambda: self._advance_paused(n))
+
+    def epoch(self) -> None:
+        self._send(self._one_epoch)
+
+    def faster(self) -> None:
+        self._send(lambda: self._change_speed(+1))
+
+    def slower(self) -> None:
+        self._send(lambda: self._change_speed(-1))
+
+    def reset(self, reseed: bool = False) -> None:
+        self._send(lambda: self._reset(reseed))
+
+    def set_hyper(self, changes: dict) -> None:
+        """Apply settings (``lr``, optimizer hyperparameters, ``optimizer``,
+        ``batch_size``) before the next step; each is recorded as an event."""
+        self._send(lambda: self._set_hyper(changes))
+
+    def save_params(self, path) -> None:
+        self._send(lambda: self._save(path))
+
+    def toggle_recording(self, path) -> None:
+        self._send(lambda: self._toggle_recording(path))
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Block until the worker has run every queued command (tests)."""
+        done = threading.Event()
+        self._send(done.set)
+        done.wait(timeout)
+
+    # ---------------------------------------------------- worker helpers
+    @property
+    def trainer(self):
+        return self._runner.trainer
+
+    def _new_runner(self) -> None:
+        self._runner = Runner(self.scenario, seed=self.seed, dataset=self.dataset)
+        self._runner.target_epoch = 10 ** 12   # the person decides when to stop
+        self.target_epochs = self.scenario.training.epochs
+        n_layers = len(self._runner.trainer.arch.layers)
+        self._grad_log = Decimated(1 + n_layers, 2048)
+        self._weight_logs = [Decimated(6, 1024) for _ in range(n_layers)]
+        self._last_grid = -math.inf
+
+    def _auto_speed(self):
+        """A pace that shows the planned run in about ten seconds."""
+        total = self.target_epochs * self.trainer.steps_per_epoch
+        want = total / 10
+        for s in SPEEDS[:-1]:
+            if s >= want:
+                return s
+        return None
+
+    def _toggle(self):
+        self._set_playing(not self.playing)
+
+    def _set_playing(self, on: bool):
+        if on and self.trainer.diverged:
+            return
+        self.playing = on
+        self.state = "training" if on else self._rest_state()
+
+    def _rest_state(self) -> str:
+        if self.trainer.diverged:
+            return "diverged"
+        if self.trainer.epoch >= self.target_epochs:
+            return "finished"
+        return "paused"
+
+    def _advance_paused(self, n: int):
+        self._set_playing(False)
+        self._run(n)
+        self.state = self._rest_state()
+
+    def _one_epoch(self):
+        self._set_playing(False)
+        tr = self.trainer
+        target = tr.epoch + 1
+        while tr.epoch < target and not tr.diverged and not self._stop.is_set():
+            self._run(max(1, tr.steps_per_epoch))
+            self._publish(force=False)
+        self.state = self._rest_state()
+
+    def _change_speed(self, direction: int):
+        i = SPEEDS.index(self.speed) if self.speed in SPEEDS else len(SPEEDS) - 1
+        self.speed = SPEEDS[max(0, min(len(SPEEDS) - 1, i + direction))]
+
+    def _reset(self, reseed: bool):
+        path = self._runner.stop_recording()
+        if reseed:
+            self.seed = int(np.random.SeedSequence().generate_state(1)[0] % (2 ** 31))
+        self._new_runner()
+        self._set_playing(False)
+        self._note("reset_reseed" if reseed else "reset", seed=self.seed)
+        if path:
+            self._note("recording_stopped", path=path)
+
+    def _set_hyper(self, changes: dict):
+        tr = self.trainer
+        # the optimizer first: its other settings belong to the new kind
+        items = sorted(changes.items(), key=lambda kv: kv[0] != "optimizer")
+        for key, value in items:
+            try:
+                tr.set_hyper(key, value)
+            except (KeyError, ValueError) as e:
+                self._note("setting_refused", key=key, why=str(e))
+                return
+        self._note("settings_applied", keys=", ".join(k for k, _ in items))
+
+    def _save(self, path):
+        try:
+            save_params(path, self.trainer)
+            self._note("params_saved", path=str(path))
+        except OSError as e:
+            self._note("save_failed", path=str(path), why=e.strerror or str(e))
+
+    def _toggle_recording(self, path):
+        if self._runner.writer is not None:
+            done = self._runner.stop_recording()
+            self._note("recording_stopped", path=done)
+        else:
+            try:
+                self._runner.start_recording(path)
+                self._note("recording_started", path=str(path))
+            except OSError as e:
+                self._note("save_failed", path=str(path), why=e.strerror or str(e))
+
+    def _note(self, key: str, **args):
+        self._message, self._message_args = key, args
+
+    def _run(self, n: int) -> int:
+        tr = self.trainer
+        before = tr.step
+        t0 = time.perf_counter()
+        if self.state == "compiling":
+            self._publish(force=True)
+        self._runner.advance(n)
+        if self.state == "compiling":
+            self.state = "training" if self.playing else "paused"
+        done = tr.step - before
+        self._rates.append((time.perf_counter(), done))
+        self._log_layers()
+        if tr.diverged:
+            self.playing = False
+            self.state = "diverged"
+        return done
+
+    def _log_layers(self):
+        tr = self.trainer
+        step = float(tr.step)
+        arch = tr.arch
+        norms = [step]
+        for i in range(len(arch.layers)):
+            gw, gb = arch.weight(tr.grad, i), arch.bias(tr.grad, i)
+            norms.append(math.sqrt(float(np.dot(gw.ravel(), gw.ravel()) + np.dot(gb, gb))))
+            w = arch.weight(tr.theta, i).ravel()
+            if np.all(np.isfinite(w)):
+                q = np.percentile(w, [0, 25, 50, 75, 100])
+                self._weight_logs[i].extend(np.concatenate([[step], q])[None, :])
+        self._grad_log.extend(np.array(norms)[None, :])
+
+    def _measured_speed(self) -> float:
+        now = time.perf_counter()
+        self._rates = [(t, n) for t, n in self._rates if now - t < 1.0]
+        if not self._rates or not self.playing:
+            return 0.0
+        span = max(now - self._rates[0][0], CHUNK_SECONDS)
+        return sum(n for _, n in self._rates) / span
+
+    # ----------------------------------------------------------- the loop
+    def _loop(self):
+        try:
+            if self.state == "compiling":
+                # Compile (or load) the kernels before anyone presses a key.
+                self._publish(force=True)
+                self._compute_field(force=True)
+                self.state = "paused"
+            self._publish(force=True)
+            while not self._stop.is_set():
+                self._drain()
+                if self.playing:
+                    self._play_chunk()
+                else:
+                    self._wake.wait(0.1)
+                    self._wake.clear()
+                self._publish(force=False)
+        finally:
+            self._runner.stop_recording()
+
+    def _drain(self):
+        while True:
+            try:
+                fn = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            fn()
+            self._publish(force=True)
+
+    def _play_chunk(self):
+        tr = self.trainer
+        if self.speed is None:
+            n = getattr(self, "_chunk", 1)
+            t0 = time.perf_counter()
+            self._run(n)
+            dt = time.perf_counter() - t0
+            self._chunk = max(1, min(1 << 16, int(n * 2 if dt < CHUNK_SECONDS / 2 else
+                                                   (n // 2 if dt > CHUNK_SECONDS * 2 else n))))
+        else:
+            n = max(1, int(round(self.speed * CHUNK_SECONDS)))
+            t0 = time.perf_counter()
+            self._run(n)
+            # keep the pace: sleep for the rest of the slot (wakes on a key)
+            slot = n / self.speed
+            rest = slot - (time.perf_counter() - t0)
+            if rest > 0:
+                self._wake.wait(rest)
+                self._wake.clear()
+        if tr.epoch >= self.target_epochs and self.playing and not getattr(self, "_went_on", False):
+            # the planned run is over: stop once; pressing play again goes on
+            self.playing = False
+            self.state = "finished"
+            self._went_on = True
+
+    def _publish(self, force: bool):
+        now = time.perf_counter()
+        if not force and now - getattr(self, "_last_pub", -math.inf) < PUBLISH_SECONDS:
+            return
+        self._last_pub = now
+        self._compute_field(force=False)
+        self.view = self._make_view()
+
+    def _compute_field(self, force: bool):
+        now = time.perf_counter()
+        if not force and now - self._last_grid < GRID_SECONDS:
+            return
+        self._last_grid = now
+        self._field = boundary_field(self.trainer, self.dataset)
+
+    def _make_view(self) -> LiveView:
+        tr = self.trainer
+        self._version += 1
+        ds = self.dataset
+        return LiveView(
+            version=self._version, state=self.state, scenario=self.scenario,
+            snapshot=tr.snapshot(histograms=True), target_epochs=self.target_epochs,
+            speed=self.speed, measured_speed=self._measured_speed(),
+            epochs=tr.epoch_history(), steps=tr.step_history(),
+            grad_norms=self._grad_log.array(), weight_bands=tuple(w.array() for w in self._weight_logs),
+            field=self._field,
+            data_points={"train": (ds.x_train, ds.y_train), "val": (ds.x_val, ds.y_val)},
+            recording=self._runner.writer.path if self._runner.writer is not None else None,
+            message=self._message, message_args=dict(self._message_args),
+            optimizer=tr.optimizer, hyper=dict(tr.hyper), schedule=tr.schedule,
+            batch_size=tr.batch_size, full_batch=tr.full_batch, n_train=len(tr.train))
+
+
+def boundary_field(trainer, ds) -> Field | None:
+    """The network's output over the data's plane (2 inputs) or line (1 input)."""
+    x = ds.x_train
+    if x.shape[1] not in (1, 2) or len(x) == 0:
+        return None
+    lo, hi = x.min(axis=0), x.max(axis=0)
+    pad = np.where(hi > lo, (hi - lo) * 0.1, 1.0)
+    lo, hi = lo - pad, hi + pad
+    if x.shape[1] == 1:
+        xs = np.linspace(lo[0], hi[0], CURVE_POINTS)
+        out = trainer.predict(xs[:, None])[:, 0]
+        return Field("curve", out, (lo[0], hi[0], float(out.min()), float(out.max())), xs)
+    rows, cols = GRID_SHAPE
+    gx = np.linspace(lo[0], hi[0], cols)
+    gy = np.linspace(hi[1], lo[1], rows)           # row 0 at the top: y = ymax
+    X, Y = np.meshgrid(gx, gy)
+    out = trainer.predict(np.column_stack([X.ravel(), Y.ravel()]))
+    extent = (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
+    if ds.task == "regression":
+        return Field("values", out[:, 0].reshape(rows, cols), extent)
+    if out.shape[1] == 1:
+        # one output: the probability (or score) of class 1, split at the threshold
+        p1 = out[:, 0]
+        if trainer.threshold == 0.0:       # hinge scores: squash for display
+            p1 = 1 / (1 + np.exp(-2 * p1))
+        p1 = np.clip(p1, 0, 1)
+        probs = np.stack([1 - p1, p1], axis=1)
+    else:
+        probs = out
+        if trainer.loss_name not in ("cross_entropy", "kl_div"):
+            # not a softmax: normalise the scores for display
+            e = np.exp(out - out.max(axis=1, keepdims=True))
+            probs = e / e.sum(axis=1, keepdims=True)
+    return Field("classes", probs.reshape(rows, cols, -1), extent)
