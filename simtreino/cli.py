@@ -1,12 +1,14 @@
 """The ``simtreino`` command.
 
-Subcommands: ``run``, ``replay``, ``check``, ``list``; with no subcommand,
-``default_action()`` (for now: run the bundled ``xor`` scenario; the
-terminal UI will take this over). Bad input is ONE line on stderr,
-``simtreino: error: ...``, and exit code 2 -- never a traceback.
+Subcommands: ``open`` (the terminal UI), ``screenshot``, ``run``,
+``replay``, ``check``, ``list``; with no subcommand, ``default_action()``
+opens the terminal UI on the bundled ``xor`` scenario. Bad input is ONE
+line on stderr, ``simtreino: error: ...``, and exit code 2 -- never a
+traceback.
 
 Imports here stay light (no numpy/numba at module level) so ``--help`` is
-instant; nothing here imports textual, rich or plotext.
+instant; the terminal UI (textual) is imported only by ``open`` and
+``screenshot``.
 """
 
 import argparse
@@ -23,7 +25,14 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # Every text shown to a person, in one place (a message catalogue with
 # Portuguese comes later).
 MSG = {
-    "description": "Watch neural networks train, step by step (headless commands).",
+    "description": "Watch neural networks train, step by step.",
+    "open_help": "open the terminal UI on a scenario (default: xor)",
+    "shot_help": "train headlessly, then save an SVG screenshot of the terminal UI",
+    "lang": "language of the interface: en or pt (default: from $LANG)",
+    "shot_out": "the SVG file to write",
+    "shot_size": "terminal size, COLSxROWS (default %(default)s)",
+    "shot_screen": "what to show: dashboard, help, hyper or picker",
+    "size_value": "expected COLSxROWS such as 120x36, got {value!r}",
     "run_help": "train a scenario headlessly and check its [expect] table",
     "replay_help": "re-run traces and scenarios and compare (for CI)",
     "check_help": "validate scenario files (and load their data)",
@@ -113,12 +122,44 @@ def _tolerance(text: str) -> float:
     return v
 
 
+def _size(text) -> tuple:
+    if isinstance(text, tuple):
+        return text
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        w = h = 0
+    if w < 20 or h < 10:
+        raise argparse.ArgumentTypeError(MSG["size_value"].format(value=text))
+    return (w, h)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from simtreino.headless.compare import DEFAULT_ATOL, DEFAULT_RTOL   # light: no Numba
 
     p = _Parser(prog=PROG, description=MSG["description"])
     p.add_argument("--version", action="version", version=f"{PROG} {simtreino.__version__}")
+    p.add_argument("--lang", choices=("en", "pt"), help=MSG["lang"])
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    o = sub.add_parser("open", help=MSG["open_help"], description=MSG["open_help"])
+    o.add_argument("scenario", metavar="SCENARIO", nargs="?", default=DEFAULT_SCENARIO,
+                   help=MSG["scenario_arg"])
+    o.add_argument("--seed", type=_seed, metavar="S", help=MSG["seed"])
+    o.add_argument("--lang", choices=("en", "pt"), default=argparse.SUPPRESS, help=MSG["lang"])
+    o.set_defaults(func=cmd_open)
+
+    sh = sub.add_parser("screenshot", help=MSG["shot_help"], description=MSG["shot_help"])
+    sh.add_argument("scenario", metavar="SCENARIO", help=MSG["scenario_arg"])
+    sh.add_argument("--epochs", type=int, default=0, metavar="N", help=MSG["epochs"])
+    sh.add_argument("--out", required=True, metavar="FILE.svg", help=MSG["shot_out"])
+    sh.add_argument("--size", type=_size, default="120x36", metavar="COLSxROWS",
+                    help=MSG["shot_size"])
+    sh.add_argument("--screen", choices=("dashboard", "help", "hyper", "picker"),
+                    default="dashboard", help=MSG["shot_screen"])
+    sh.add_argument("--seed", type=_seed, metavar="S", help=MSG["seed"])
+    sh.add_argument("--lang", choices=("en", "pt"), default=argparse.SUPPRESS, help=MSG["lang"])
+    sh.set_defaults(func=cmd_screenshot)
 
     r = sub.add_parser("run", help=MSG["run_help"], description=MSG["run_help"])
     r.add_argument("scenario", metavar="SCENARIO", help=MSG["scenario_arg"])
@@ -293,12 +334,28 @@ def cmd_list(args) -> int:
     return EXIT_USAGE if bad else EXIT_OK
 
 
+# --------------------------------------------------------- terminal UI
+def _set_lang(args) -> None:
+    from simtreino.i18n import default_lang, set_lang
+    set_lang(getattr(args, "lang", None) or default_lang())
+
+
+def cmd_open(args) -> int:
+    from simtreino.tui.launch import open_app
+    return open_app(args.scenario, seed=args.seed)
+
+
+def cmd_screenshot(args) -> int:
+    from simtreino.tui.launch import screenshot
+    _check_writable(args.out)
+    return screenshot(args.scenario, args.out, epochs=max(0, args.epochs), size=args.size,
+                      screen=args.screen, seed=args.seed)
+
+
 # ------------------------------------------------------------------ main
-def default_action() -> int:
-    """What ``simtreino`` alone does. For now: run the default bundled
-    scenario headlessly; the terminal UI will replace this (import it
-    lazily here, so headless use never loads textual)."""
-    return main(["run", DEFAULT_SCENARIO])
+def default_action(lang=None) -> int:
+    """What ``simtreino`` alone does: open the terminal UI on XOR."""
+    return main(["open", DEFAULT_SCENARIO] + (["--lang", lang] if lang else []))
 
 
 def main(argv=None) -> int:
@@ -309,7 +366,8 @@ def main(argv=None) -> int:
         return default_action()
     args = build_parser().parse_args(argv)
     if args.command is None:
-        return default_action()
+        return default_action(args.lang)
+    _set_lang(args)
     from simtreino.headless.errors import InputError
     from simtreino.scenario import ScenarioError
     try:

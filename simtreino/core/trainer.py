@@ -24,7 +24,7 @@ from .hyper import resolve
 from .losses import LOSSES
 from .network import Architecture
 from .optimizers import OPTIMIZERS, STATE_NAMES, new_state, pack_hyper, ADAM, ADAMW
-from .schedules import SCHEDULES, S_LR, new_schedule, set_lr
+from .schedules import SCHEDULES, S_EPOCH, S_LR, new_schedule, set_lr
 from .snapshot import LayerStats, Snapshot
 
 # Largest slice of steps one kernel call runs: bounds the per-call logs
@@ -342,6 +342,19 @@ class Trainer:
             out[start:start + n] = self.abuf[o: o + n * self.arch.n_outputs].reshape(n, -1)
         return out
 
+    def activations(self, x_row: np.ndarray) -> list[np.ndarray]:
+        """The values of one sample at the input and after every layer
+        (for drawing the network); the same forward kernels as training."""
+        d = self.arch.n_inputs
+        xb = self.xb[:d].reshape(1, d)
+        xb[0] = x_row
+        E.forward(self.theta, self.arch.layout, self.arch.act_ids, self.arch.act_params,
+                  xb, self.zbuf, self.abuf, self.offsets)
+        out = [xb[0].copy()]
+        for l, s in enumerate(self.arch.layers):
+            out.append(self.abuf[self.offsets[l]: self.offsets[l] + s.n_out].copy())
+        return out
+
     # ---------------------------------------------------------- snapshots
     def snapshot(self, histograms: bool = False, bins: int = 24,
                  include_params: bool = False) -> Snapshot:
@@ -390,8 +403,9 @@ class Trainer:
         """Change a setting before the next step and remember it as an event.
 
         ``key``: ``lr``, a hyperparameter of the current optimizer,
-        ``optimizer`` (a new kind: its state starts afresh, lr is kept) or
-        ``batch_size`` (an integer or "full")."""
+        ``optimizer`` (a new kind: its state starts afresh, lr is kept),
+        ``batch_size`` (an integer or "full"), ``schedule`` (a new kind with
+        its default settings) or ``schedule.<setting>``."""
         if key == "optimizer":
             if value not in OPTIMIZERS:
                 raise ValueError(f"unknown optimizer {value!r}")
@@ -407,6 +421,19 @@ class Trainer:
                 self.batch_size, self.full_batch = min(value, len(self.train)), False
             if self.batch_size > self.chunk:
                 self._alloc_buffers()
+        elif key == "schedule":
+            if value not in SCHEDULES:
+                raise ValueError(f"unknown schedule {value!r}")
+            self.schedule = value
+            self.schedule_params = resolve(value, SCHEDULES[value][1], {})
+            self._rebuild_schedule()
+        elif key.startswith("schedule."):
+            name = key.split(".", 1)[1]
+            decl = SCHEDULES[self.schedule][1]
+            if name not in decl:
+                raise KeyError(key)
+            self.schedule_params[name] = decl[name].check(value)
+            self._rebuild_schedule()
         else:
             decl = OPTIMIZERS[self.optimizer][1]
             if key not in decl:
@@ -416,6 +443,14 @@ class Trainer:
                 set_lr(self.sched, self.hyper["lr"])
         self._hyper_vec = pack_hyper(self.optimizer, self.hyper, self.dtype)
         self.events.append(Event(self.step, key, value))
+
+    def _rebuild_schedule(self) -> None:
+        """A schedule changed mid-run continues from the current epoch,
+        scaled from the optimizer's learning rate."""
+        epoch = self.sched[S_EPOCH]
+        self.sched = new_schedule(self.schedule, self.schedule_params, self.hyper["lr"])
+        self.sched[S_EPOCH] = epoch
+        set_lr(self.sched, self.hyper["lr"])
 
     def set_params(self, theta: np.ndarray) -> None:
         if theta.shape != self.theta.shape:

@@ -62,9 +62,13 @@ class LiveView:
     optimizer: str = ""
     hyper: dict = field(default_factory=dict)
     schedule: str = "constant"
+    schedule_params: dict = field(default_factory=dict)
     batch_size: int = 0
     full_batch: bool = True
     n_train: int = 0
+    sample_index: int = 0
+    sample_values: tuple = ()      # the sample's values at the input and after each layer
+    seed: int = 0
 
 
 class LiveSession:
@@ -80,6 +84,7 @@ class LiveSession:
         self._new_runner()
         self.speed = self._auto_speed() if speed == "auto" else speed
         self._rates: list[tuple[float, int]] = []
+        self.sample_index = 0
         self._last_grid = -math.inf
         self._field = None
         self._message, self._message_args = "", {}
@@ -133,6 +138,10 @@ class LiveSession:
         """Apply settings (``lr``, optimizer hyperparameters, ``optimizer``,
         ``batch_size``) before the next step; each is recorded as an event."""
         self._send(lambda: self._set_hyper(changes))
+
+    def select_sample(self, delta: int) -> None:
+        """The training sample the network view shows (wraps around)."""
+        self._send(lambda: self._select_sample(delta))
 
     def save_params(self, path) -> None:
         self._send(lambda: self._save(path))
@@ -224,6 +233,9 @@ class LiveSession:
                 self._note("setting_refused", key=key, why=str(e))
                 return
         self._note("settings_applied", keys=", ".join(k for k, _ in items))
+
+    def _select_sample(self, delta: int):
+        self.sample_index = (self.sample_index + delta) % max(1, len(self.dataset.x_train))
 
     def _save(self, path):
         try:
@@ -360,7 +372,7 @@ class LiveSession:
         ds = self.dataset
         return LiveView(
             version=self._version, state=self.state, scenario=self.scenario,
-            snapshot=tr.snapshot(histograms=True), target_epochs=self.target_epochs,
+            snapshot=tr.snapshot(histograms=True, include_params=tr.arch.n_params <= 20_000), target_epochs=self.target_epochs,
             speed=self.speed, measured_speed=self._measured_speed(),
             epochs=tr.epoch_history(), steps=tr.step_history(),
             grad_norms=self._grad_log.array(), weight_bands=tuple(w.array() for w in self._weight_logs),
@@ -369,7 +381,15 @@ class LiveSession:
             recording=self._runner.writer.path if self._runner.writer is not None else None,
             message=self._message, message_args=dict(self._message_args),
             optimizer=tr.optimizer, hyper=dict(tr.hyper), schedule=tr.schedule,
-            batch_size=tr.batch_size, full_batch=tr.full_batch, n_train=len(tr.train))
+            schedule_params=dict(tr.schedule_params),
+            batch_size=tr.batch_size, full_batch=tr.full_batch, n_train=len(tr.train),
+            sample_index=self.sample_index, sample_values=self._sample_values(), seed=self.seed)
+
+    def _sample_values(self) -> tuple:
+        tr, x = self.trainer, self.dataset.x_train
+        if len(x) == 0 or max([tr.arch.n_inputs] + [s.n_out for s in tr.arch.layers]) > 12:
+            return ()
+        return tuple(tr.activations(x[self.sample_index % len(x)]))
 
 
 def boundary_field(trainer, ds) -> Field | None:

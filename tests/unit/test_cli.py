@@ -42,9 +42,13 @@ def test_run_xor_meets_its_expect(capsys):
     assert "expect: ok (2 checks)" in line
 
 
-def test_no_argument_runs_the_default_scenario(capsys):
+def test_no_argument_opens_the_terminal_ui_on_xor(monkeypatch):
+    import simtreino.tui.launch as launch
+    opened = []
+    monkeypatch.setattr(launch, "open_app", lambda name, seed=None: opened.append(name) or 0)
     assert main([]) == 0
-    assert stdout_lines(capsys)[-1].startswith("XOR: finished")
+    assert main(["--lang", "pt"]) == 0
+    assert opened == ["xor", "xor"]
 
 
 def test_impossible_expect_exits_1_naming_the_check(tmp_path, capsys):

@@ -186,3 +186,18 @@ def test_regression_reports_nan_accuracy_not_zero():
         snap = trainer.snapshot()
         assert np.isnan(snap.accuracy) and np.isnan(snap.val_accuracy)
         assert np.isfinite(snap.loss) and np.isfinite(snap.val_loss)
+
+
+def test_schedule_changed_mid_run_continues_from_the_current_epoch():
+    tr = build(CONFIGS[0])
+    tr.run_epochs(3)
+    tr.set_hyper("schedule", "step")
+    tr.set_hyper("schedule.step_size", 2)
+    tr.set_hyper("schedule.gamma", 0.5)
+    # epoch 3: 0.3 * 0.5 ** (3 // 2)
+    assert tr.lr == pytest.approx(0.15)
+    tr.run_epochs(1)
+    assert tr.lr == pytest.approx(0.3 * 0.25)
+    with pytest.raises(KeyError):
+        tr.set_hyper("schedule.t_max", 3)
+    assert [e.key for e in tr.events][-3:] == ["schedule", "schedule.step_size", "schedule.gamma"]

@@ -1,0 +1,429 @@
+"""The message catalogue: every text shown to a person, in English and
+Brazilian Portuguese (the course material is Portuguese, and the Portuguese
+texts use its words: taxa de aprendizado, época, passo, lote, perda…).
+
+No UI import here: the headless commands use it too.
+
+    >>> set_lang("pt"); t("state.paused")
+    'pausado'
+
+``t(key, **kw)`` fills ``str.format`` placeholders. A missing key or a
+missing placeholder value is a bug: it raises ``KeyError`` while tests run
+(``PYTEST_CURRENT_TEST`` set, or ``SIMTREINO_STRICT_I18N``), and otherwise
+shows the key itself (or the unfilled text) rather than crash the UI.
+
+Key groups: ``app.``, ``state.``, ``header.``, ``panel.``, ``col.``,
+``layer.``, ``phase.``, ``msg.`` (notes of the live session: ``msg.`` + the
+session's message key), ``binding.`` (key binding descriptions),
+``help.``, ``hyper.``, ``picker.``, ``expected.`` (what a field expects,
+see ``expected_text``), ``doc.`` (the ``Hyper.doc`` texts of the core,
+see ``doc_text``), ``lang.``.
+"""
+
+import os
+import string
+
+__all__ = ["LANGS", "MESSAGES", "t", "set_lang", "get_lang", "default_lang",
+           "scenario_description", "expected_text", "doc_text", "placeholders"]
+
+LANGS = ("en", "pt")
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # -- the application ---------------------------------------------------
+    "app.title": {"en": "simtreino", "pt": "simtreino"},
+    "app.subtitle": {"en": "watch a neural network train",
+                     "pt": "veja uma rede neural treinar"},
+    "lang.en": {"en": "English", "pt": "English"},
+    "lang.pt": {"en": "Português", "pt": "Português"},
+
+    # -- state badges ------------------------------------------------------
+    "state.paused": {"en": "paused", "pt": "pausado"},
+    "state.training": {"en": "training", "pt": "treinando"},
+    "state.finished": {"en": "finished", "pt": "concluído"},
+    "state.diverged": {"en": "diverged", "pt": "divergiu"},
+    "state.compiling": {"en": "compiling kernels (first run only)…",
+                        "pt": "compilando os kernels (só na primeira vez)…"},
+
+    # -- header fields -----------------------------------------------------
+    "header.scenario": {"en": "scenario", "pt": "cenário"},
+    "header.epoch": {"en": "epoch", "pt": "época"},
+    "header.epoch_of": {"en": "epoch {epoch}/{total}", "pt": "época {epoch}/{total}"},
+    "header.step": {"en": "step", "pt": "passo"},
+    "header.lr": {"en": "learning rate", "pt": "taxa de aprendizado"},
+    "header.lr_short": {"en": "lr", "pt": "taxa"},
+    "header.optimizer": {"en": "optimizer", "pt": "otimizador"},
+    "header.batch_size": {"en": "batch size", "pt": "tamanho do lote"},
+    "header.batch_full": {"en": "full", "pt": "completo"},
+    "header.schedule": {"en": "schedule", "pt": "agendamento da taxa"},
+    "header.speed": {"en": "speed", "pt": "velocidade"},
+    "header.seed": {"en": "seed", "pt": "semente"},
+    "speed.value": {"en": "{n} steps/s", "pt": "{n} passos/s"},
+    "speed.max": {"en": "max", "pt": "máx."},
+
+    # -- panels --------------------------------------------------------------
+    "panel.loss": {"en": "loss", "pt": "perda"},
+    "panel.accuracy": {"en": "accuracy", "pt": "acurácia"},
+    "panel.validation": {"en": "validation", "pt": "validação"},
+    "panel.training": {"en": "training", "pt": "treinamento"},
+    "panel.test": {"en": "test", "pt": "teste"},
+    "panel.batch_loss": {"en": "loss per step (batch)", "pt": "perda por passo (lote)"},
+    "panel.lr": {"en": "learning rate", "pt": "taxa de aprendizado"},
+    "panel.weights": {"en": "weights", "pt": "pesos"},
+    "panel.gradients": {"en": "gradients", "pt": "gradientes"},
+    "panel.grad_norm": {"en": "gradient norm per layer",
+                        "pt": "norma do gradiente por camada"},
+    "panel.decision_boundary": {"en": "decision boundary", "pt": "fronteira de decisão"},
+    "panel.regression": {"en": "regression output", "pt": "saída da regressão"},
+    "panel.network": {"en": "network", "pt": "rede"},
+    "panel.layers": {"en": "layer summary", "pt": "resumo das camadas"},
+    "panel.messages": {"en": "messages", "pt": "mensagens"},
+    "panel.no_data": {"en": "no data yet", "pt": "ainda sem dados"},
+
+    # -- layer summary columns and layer names -------------------------------
+    "col.layer": {"en": "layer", "pt": "camada"},
+    "col.shape": {"en": "shape", "pt": "formato"},
+    "col.params": {"en": "parameters", "pt": "parâmetros"},
+    "col.mean": {"en": "mean", "pt": "média"},
+    "col.std": {"en": "std", "pt": "desvio padrão"},
+    "col.norm": {"en": "norm", "pt": "norma"},
+    "col.activation": {"en": "activation", "pt": "ativação"},
+    "layer.n": {"en": "layer {i}", "pt": "camada {i}"},
+    "layer.input": {"en": "input", "pt": "entrada"},
+    "layer.hidden": {"en": "hidden layer", "pt": "camada oculta"},
+    "layer.output": {"en": "output layer", "pt": "camada de saída"},
+    "layer.weight": {"en": "weight", "pt": "peso"},
+    "layer.bias": {"en": "bias", "pt": "viés"},
+    "layer.total": {"en": "total", "pt": "total"},
+
+    # -- the phases of one step (step-through inspector) ---------------------
+    "phase.forward": {"en": "forward pass", "pt": "passagem direta (forward)"},
+    "phase.loss": {"en": "loss", "pt": "cálculo da perda"},
+    "phase.backward": {"en": "backward pass", "pt": "retropropagação (backward)"},
+    "phase.update": {"en": "weight update", "pt": "atualização dos pesos"},
+
+    # -- messages (``msg.`` + the live session's message key) ----------------
+    "msg.diverged": {
+        "en": "Training diverged at step {step}: the loss became {what}. The learning "
+              "rate ({lr}) is probably too high — lower it (key h) and reset (r).",
+        "pt": "O treinamento divergiu no passo {step}: a perda virou {what}. A taxa de "
+              "aprendizado ({lr}) provavelmente está alta demais — diminua-a (tecla h) "
+              "e reinicie (r).",
+    },
+    "msg.params_saved": {"en": "Parameters saved to {path}",
+                         "pt": "Parâmetros salvos em {path}"},
+    "msg.save_failed": {"en": "Could not write {path}: {why}",
+                        "pt": "Não foi possível gravar {path}: {why}"},
+    "msg.recording_started": {"en": "Recording trace to {path}",
+                              "pt": "Gravando o registro do treinamento em {path}"},
+    "msg.recording_stopped": {"en": "Recording stopped; trace saved to {path}",
+                              "pt": "Gravação parada; registro salvo em {path}"},
+    "msg.reset": {"en": "Reset: the same initial weights (seed {seed})",
+                  "pt": "Reiniciado: os mesmos pesos iniciais (semente {seed})"},
+    "msg.reset_reseed": {"en": "Reset with new random weights (seed {seed})",
+                         "pt": "Reiniciado com novos pesos aleatórios (semente {seed})"},
+    "msg.settings_applied": {"en": "Changed: {keys}", "pt": "Alterado: {keys}"},
+    "msg.setting_refused": {"en": "Could not set {key}: {why}",
+                            "pt": "Não foi possível alterar {key}: {why}"},
+    "msg.scenario_loaded": {"en": "Scenario {name} loaded",
+                            "pt": "Cenário {name} carregado"},
+    "msg.finished": {"en": "Finished: {epochs} epochs. Press r to reset.",
+                     "pt": "Concluído: {epochs} épocas. Tecle r para reiniciar."},
+    "msg.terminal_too_small": {
+        "en": "This terminal is {w}×{h}; simtreino needs at least {min_w}×{min_h}.",
+        "pt": "Este terminal tem {w}×{h}; o simtreino precisa de pelo menos {min_w}×{min_h}.",
+    },
+
+    # -- key binding descriptions (footer and help screen) -------------------
+    "binding.quit": {"en": "Quit", "pt": "Sair"},
+    "binding.help": {"en": "Help", "pt": "Ajuda"},
+    "binding.pause": {"en": "Train / pause", "pt": "Treinar / pausar"},
+    "binding.step": {"en": "One step", "pt": "Um passo"},
+    "binding.epoch": {"en": "One epoch", "pt": "Uma época"},
+    "binding.phase": {"en": "Next phase (forward, loss, backward, update)",
+                      "pt": "Próxima fase (forward, perda, backward, atualização)"},
+    "binding.inspect": {"en": "Step-through inspector", "pt": "Inspetor passo a passo"},
+    "binding.reset": {"en": "Reset (same initial weights)",
+                      "pt": "Reiniciar (mesmos pesos iniciais)"},
+    "binding.reseed": {"en": "Reset with new random weights",
+                       "pt": "Reiniciar com novos pesos aleatórios"},
+    "binding.hyperparams": {"en": "Hyperparameters", "pt": "Hiperparâmetros"},
+    "binding.faster": {"en": "Faster", "pt": "Mais rápido"},
+    "binding.slower": {"en": "Slower", "pt": "Mais devagar"},
+    "binding.lr_up": {"en": "Raise the learning rate", "pt": "Aumentar a taxa de aprendizado"},
+    "binding.lr_down": {"en": "Lower the learning rate", "pt": "Diminuir a taxa de aprendizado"},
+    "binding.open": {"en": "Open scenario", "pt": "Abrir cenário"},
+    "binding.save": {"en": "Save parameters", "pt": "Salvar parâmetros"},
+    "binding.record": {"en": "Record trace (start / stop)",
+                       "pt": "Gravar registro (iniciar / parar)"},
+    "binding.language": {"en": "Mudar para português", "pt": "Switch to English"},
+    "binding.view": {"en": "Next view", "pt": "Próxima visão"},
+    "binding.close": {"en": "Close", "pt": "Fechar"},
+    "binding.cancel": {"en": "Cancel", "pt": "Cancelar"},
+    "binding.apply": {"en": "Apply", "pt": "Aplicar"},
+    "binding.choose": {"en": "Open the selected", "pt": "Abrir o selecionado"},
+    "binding.type_path": {"en": "Type a file path", "pt": "Digitar o caminho de um arquivo"},
+    "binding.list": {"en": "Back to the list", "pt": "Voltar à lista"},
+
+    # -- help screen ---------------------------------------------------------
+    "help.title": {"en": "Help", "pt": "Ajuda"},
+    "help.keys": {"en": "Keys", "pt": "Teclas"},
+    "help.key": {"en": "key", "pt": "tecla"},
+    "help.action": {"en": "what it does", "pt": "o que faz"},
+    "help.panels": {"en": "What the panels show", "pt": "O que os painéis mostram"},
+    "help.panel_curves": {
+        "en": "Loss and accuracy: one point per epoch, training and validation; a "
+              "validation curve that turns up while training keeps falling is overfitting.",
+        "pt": "Perda e acurácia: um ponto por época, de treinamento e de validação; se a "
+              "curva de validação sobe enquanto a de treinamento continua caindo, é overfitting.",
+    },
+    "help.panel_boundary": {
+        "en": "Decision boundary: the network's answer over the whole input plane, with "
+              "the training points on top (regression: the predicted curve).",
+        "pt": "Fronteira de decisão: a resposta da rede em todo o plano das entradas, com "
+              "os pontos de treinamento por cima (regressão: a curva prevista).",
+    },
+    "help.panel_layers": {
+        "en": "Weights and gradients: per layer, their spread and the gradient norm; "
+              "norms that vanish or explode show a network that stops learning.",
+        "pt": "Pesos e gradientes: por camada, sua distribuição e a norma do gradiente; "
+              "normas que somem ou explodem mostram uma rede que parou de aprender.",
+    },
+    "help.close_hint": {"en": "Esc, ? or q closes this help.",
+                        "pt": "Esc, ? ou q fecha esta ajuda."},
+
+    # -- hyperparameter form -------------------------------------------------
+    "hyper.title": {"en": "Hyperparameters", "pt": "Hiperparâmetros"},
+    "hyper.intro": {
+        "en": "Changes apply from the next step. A new optimizer starts with empty state.",
+        "pt": "As mudanças valem a partir do próximo passo. Um novo otimizador começa "
+              "com o estado zerado.",
+    },
+    "hyper.optimizer": {"en": "optimizer", "pt": "otimizador"},
+    "hyper.optimizer_kind": {"en": "the update rule", "pt": "a regra de atualização"},
+    "hyper.training": {"en": "training", "pt": "treinamento"},
+    "hyper.lr": {"en": "learning rate", "pt": "taxa de aprendizado"},
+    "hyper.optimizer_section": {"en": "Settings of {kind}", "pt": "Ajustes do {kind}"},
+    "hyper.batch_size": {"en": "batch size", "pt": "tamanho do lote"},
+    "hyper.batch_hint": {"en": "an integer >= 1 or \"full\" (all {n} samples)",
+                         "pt": "um inteiro >= 1 ou \"full\" (todas as {n} amostras)"},
+    "hyper.schedule": {"en": "learning-rate schedule",
+                       "pt": "agendamento da taxa de aprendizado"},
+    "hyper.schedule_kind": {"en": "how the learning rate changes each epoch",
+                            "pt": "como a taxa de aprendizado muda a cada época"},
+    "hyper.schedule_none": {"en": "constant: no settings",
+                            "pt": "constante: sem ajustes"},
+    "hyper.pair_hint": {"en": "two numbers, as 0.9, 0.999",
+                        "pt": "dois números, como 0.9, 0.999"},
+    "hyper.on": {"en": "on", "pt": "ligado"},
+    "hyper.off": {"en": "off", "pt": "desligado"},
+    "hyper.apply": {"en": "Apply", "pt": "Aplicar"},
+    "hyper.cancel": {"en": "Cancel", "pt": "Cancelar"},
+    "hyper.invalid": {"en": "Correct the fields marked in red first.",
+                      "pt": "Corrija primeiro os campos marcados em vermelho."},
+    "hyper.keys_hint": {"en": "Tab: next field · Enter: apply · Esc: cancel",
+                        "pt": "Tab: próximo campo · Enter: aplicar · Esc: cancelar"},
+
+    # -- what a field expects (``expected_text``) ----------------------------
+    "expected.prefix": {"en": "expected {what}", "pt": "valor esperado: {what}"},
+    "expected.batch": {"en": "\"full\" or an integer >= 1",
+                       "pt": "\"full\" ou um inteiro >= 1"},
+    # nouns of Hyper.check's messages, longest first where one starts another
+    "expected.a_finite_number": {"en": "a finite number", "pt": "um número finito"},
+    "expected.a_number": {"en": "a number", "pt": "um número"},
+    "expected.an_integer": {"en": "an integer", "pt": "um inteiro"},
+    "expected.a_pair": {"en": "a pair of numbers", "pt": "um par de números"},
+    "expected.numbers": {"en": "numbers", "pt": "números"},
+    "expected.bool": {"en": "true or false", "pt": "verdadeiro ou falso"},
+    "expected.in": {"en": "in", "pt": "em"},
+
+    # -- scenario picker -----------------------------------------------------
+    "picker.title": {"en": "Open a scenario", "pt": "Abrir um cenário"},
+    "picker.bundled": {"en": "Bundled scenarios", "pt": "Cenários incluídos"},
+    "picker.path": {"en": "or a scenario file (.toml):",
+                    "pt": "ou um arquivo de cenário (.toml):"},
+    "picker.path_placeholder": {"en": "path/to/scenario.toml, then Enter",
+                                "pt": "caminho/do/cenario.toml, depois Enter"},
+    "picker.none": {"en": "No bundled scenarios found.",
+                    "pt": "Nenhum cenário incluído foi encontrado."},
+    "picker.broken": {"en": "cannot be loaded: {error}",
+                      "pt": "não pode ser carregado: {error}"},
+    "picker.empty_path": {"en": "Type the path of a .toml file.",
+                          "pt": "Digite o caminho de um arquivo .toml."},
+
+    # -- Hyper.doc texts of simtreino.core (``doc_text``) --------------------
+    "doc.lr": {"en": "learning rate", "pt": "taxa de aprendizado"},
+    "doc.l2_coupled": {"en": "L2 penalty (coupled)", "pt": "penalidade L2 (acoplada)"},
+    "doc.decoupled_wd": {"en": "decoupled weight decay",
+                         "pt": "decaimento dos pesos desacoplado"},
+    "doc.momentum": {"en": "momentum factor", "pt": "coeficiente de momento"},
+    "doc.dampening": {"en": "dampening for momentum", "pt": "amortecimento do momento"},
+    "doc.nesterov": {"en": "Nesterov momentum", "pt": "momento de Nesterov"},
+    "doc.betas": {"en": "decay rates of the first and second moments",
+                  "pt": "taxas de decaimento do primeiro e do segundo momento"},
+    "doc.eps_denominator": {"en": "added to the denominator",
+                            "pt": "somado ao denominador"},
+    "doc.eps_sqrt": {"en": "added inside the square roots",
+                     "pt": "somado dentro das raízes quadradas"},
+    "doc.amsgrad": {"en": "use the maximum of past second moments",
+                    "pt": "usar o máximo dos segundos momentos anteriores"},
+    "doc.lr_decay": {"en": "learning-rate decay",
+                     "pt": "decaimento da taxa de aprendizado"},
+    "doc.initial_accumulator": {"en": "starting sum of squares",
+                                "pt": "soma dos quadrados inicial"},
+    "doc.alpha": {"en": "smoothing constant", "pt": "constante de suavização"},
+    "doc.centered": {"en": "normalise by the estimated variance",
+                     "pt": "normalizar pela variância estimada"},
+    "doc.rho": {"en": "decay rate of the running averages",
+                "pt": "taxa de decaimento das médias móveis"},
+    "doc.step_size": {"en": "epochs between decays", "pt": "épocas entre os decaimentos"},
+    "doc.step_gamma": {"en": "multiplier at each decay",
+                       "pt": "multiplicador a cada decaimento"},
+    "doc.exp_gamma": {"en": "multiplier every epoch", "pt": "multiplicador a cada época"},
+    "doc.t_max": {"en": "epochs of a half cosine period",
+                  "pt": "épocas de meio período do cosseno"},
+    "doc.eta_min": {"en": "lowest learning rate", "pt": "menor taxa de aprendizado"},
+    "doc.factor": {"en": "multiplier when the loss stops improving",
+                   "pt": "multiplicador quando a perda para de melhorar"},
+    "doc.patience": {"en": "epochs without improvement tolerated",
+                     "pt": "épocas sem melhora toleradas"},
+    "doc.threshold": {"en": "relative improvement that counts",
+                      "pt": "melhora relativa que conta"},
+    "doc.cooldown": {"en": "epochs to wait after a reduction",
+                     "pt": "épocas de espera depois de uma redução"},
+    "doc.min_lr": {"en": "lower bound of the learning rate",
+                   "pt": "limite inferior da taxa de aprendizado"},
+
+    # -- dashboard (app.py) ----------------------------------------------------
+    "state.badge_compiling": {"en": "compiling", "pt": "compilando"},
+    "binding.log": {"en": "Log / linear loss scale", "pt": "Escala log / linear da perda"},
+    "binding.layer_prev": {"en": "Previous layer", "pt": "Camada anterior"},
+    "binding.layer_next": {"en": "Next layer", "pt": "Próxima camada"},
+    "binding.sample_prev": {"en": "Previous sample", "pt": "Amostra anterior"},
+    "binding.sample_next": {"en": "Next sample", "pt": "Próxima amostra"},
+    "palette.key": {"en": "key", "pt": "tecla"},
+    "panel.prediction": {"en": "prediction", "pt": "predição"},
+    "panel.median": {"en": "median", "pt": "mediana"},
+    "panel.weights_over_time": {"en": "weights over time", "pt": "pesos ao longo do tempo"},
+    "panel.layer": {"en": "layer", "pt": "camada"},
+    "col.grad_norm": {"en": "grad norm", "pt": "norma do gradiente"},
+    "net.sample_of": {"en": "sample {i} of {n} (keys , and .)",
+                      "pt": "amostra {i} de {n} (teclas , e .)"},
+    "diverged.nan": {"en": "NaN or infinite", "pt": "NaN ou infinita"},
+    "diverged.exploded": {"en": "huge (it exploded)", "pt": "enorme (explodiu)"},
+}
+
+_lang = "en"
+_STRICT_ENV = ("PYTEST_CURRENT_TEST", "SIMTREINO_STRICT_I18N")
+
+
+def default_lang(environ=os.environ) -> str:
+    """"pt" when the locale asks for Portuguese, else "en".
+
+    ``SIMTREINO_LANG`` (en or pt) wins; then the first non-empty of
+    ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` (POSIX precedence) decides:
+    ``pt_BR.UTF-8``, ``pt_PT``, ``pt`` give "pt".
+    """
+    forced = (environ.get("SIMTREINO_LANG") or "").strip().lower()
+    if forced in LANGS:
+        return forced
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = (environ.get(var) or "").strip()
+        if value:
+            return "pt" if value.lower().startswith("pt") else "en"
+    return "en"
+
+
+def set_lang(lang: str) -> None:
+    """Make ``lang`` ("en" or "pt") the language of ``t``."""
+    global _lang
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(LANGS)}")
+    _lang = lang
+
+
+def get_lang() -> str:
+    return _lang
+
+
+def _strict() -> bool:
+    return any(v in os.environ for v in _STRICT_ENV)
+
+
+class _Keep(dict):
+    """format_map helper: leaves unknown placeholders as they are."""
+
+    def __missing__(self, key):
+        return "{" + key + "}"
+
+
+def t(key: str, **kw) -> str:
+    """The message ``key`` in the current language, placeholders filled."""
+    entry = MESSAGES.get(key)
+    if entry is None:
+        if _strict():
+            raise KeyError(key)
+        return key
+    text = entry.get(_lang) or entry["en"]
+    if not kw and "{" not in text:
+        return text
+    try:
+        return text.format(**kw)
+    except (KeyError, IndexError, ValueError):
+        if _strict():
+            raise
+        try:
+            return text.format_map(_Keep(kw))
+        except (IndexError, ValueError):
+            return text
+
+
+def placeholders(text: str) -> set:
+    """The names of the ``str.format`` fields in ``text``."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def scenario_description(scenario, lang: str | None = None) -> str:
+    """The scenario's description in ``lang`` (default: the current language):
+    ``description_pt`` when Portuguese is asked and it is not empty."""
+    lang = lang or _lang
+    if lang == "pt":
+        pt = getattr(scenario, "description_pt", "") or ""
+        if pt.strip():
+            return pt
+    return getattr(scenario, "description", "") or ""
+
+
+_NOUNS = ("expected.a_finite_number", "expected.a_pair", "expected.a_number",
+          "expected.an_integer", "expected.numbers", "expected.bool")
+
+
+def expected_text(what: str) -> str:
+    """``expected …`` in the current language, from the English text that
+    ``Hyper.check`` puts in its ValueError ("a number >= 0", "an integer in
+    [1, 10]", "a pair of numbers in [0, 1)", "true or false")."""
+    out = what
+    if _lang != "en":
+        for key in _NOUNS:
+            noun = MESSAGES[key]["en"]
+            if what == noun or what.startswith(noun + " "):
+                rest = what[len(noun):]
+                if rest.startswith(" in "):
+                    rest = " " + t("expected.in") + rest[3:]
+                out = t(key) + rest
+                break
+    return t("expected.prefix", what=out)
+
+
+_DOCS: dict | None = None
+
+
+def doc_text(doc: str) -> str:
+    """A core ``Hyper.doc`` text in the current language (itself if unknown)."""
+    global _DOCS
+    if _DOCS is None:
+        _DOCS = {v["en"]: k for k, v in MESSAGES.items() if k.startswith("doc.")}
+    key = _DOCS.get(doc)
+    return t(key) if key else doc
+
+
+_lang = default_lang()
