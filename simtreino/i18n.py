@@ -301,6 +301,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "binding.sample_prev": {"en": "Previous sample", "pt": "Amostra anterior"},
     "binding.sample_next": {"en": "Next sample", "pt": "Próxima amostra"},
     "palette.key": {"en": "key", "pt": "tecla"},
+    "header.measured": {"en": "steps/s measured", "pt": "passos/s medidos"},
     "panel.prediction": {"en": "prediction", "pt": "predição"},
     "panel.median": {"en": "median", "pt": "mediana"},
     "panel.weights_over_time": {"en": "weights over time", "pt": "pesos ao longo do tempo"},

@@ -1,0 +1,322 @@
+"""The terminal UI: watch a scenario train, live.
+
+The app never trains: a ``LiveSession`` worker thread owns the trainer,
+and a timer here (15 per second) reads the session's latest ``LiveView``
+and redraws the panels whose data changed. Keys only queue commands.
+"""
+
+from datetime import datetime
+from pathlib import Path
+import math
+import re
+
+import numpy as np
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Static
+
+from simtreino.headless.session import LiveSession
+from simtreino.i18n import scenario_description, t
+
+from .header import StatusBar, fmt
+from .network_view import NetworkView
+from .widgets import Band, Heatmap, Histogram, LinePlot, Series
+
+REDRAW_SECONDS = 1 / 15
+ORANGE, CYAN, WHITE, GRAY, BLUE = (255, 160, 60), (90, 200, 235), (235, 235, 235), \
+    (110, 110, 110), (70, 110, 200)
+LAYER_COLORS = [(230, 80, 80), (230, 200, 70), (90, 200, 110), (90, 200, 235), (120, 120, 255),
+                (220, 110, 220)]
+MIN_SIZE = (80, 24)
+
+# (key, action, message key for the description, shown in the footer)
+KEYS = [
+    ("space", "toggle", "binding.pause", True),
+    ("n", "step", "binding.step", True),
+    ("e", "epoch", "binding.epoch", True),
+    ("plus,equals_sign", "faster", "binding.faster", True),
+    ("minus", "slower", "binding.slower", True),
+    ("r", "reset", "binding.reset", True),
+    ("R", "reseed", "binding.reseed", False),
+    ("h", "hyper", "binding.hyperparams", True),
+    ("s", "save", "binding.save", True),
+    ("t", "record", "binding.record", True),
+    ("l", "log", "binding.log", False),
+    ("left_square_bracket", "layer(-1)", "binding.layer_prev", False),
+    ("right_square_bracket", "layer(1)", "binding.layer_next", False),
+    ("comma", "sample(-1)", "binding.sample_prev", False),
+    ("full_stop", "sample(1)", "binding.sample_next", False),
+    ("o", "open", "binding.open", False),
+    ("question_mark", "help", "binding.help", True),
+    ("q", "quit", "binding.quit", True),
+]
+KEY_DISPLAY = {"space": "space", "plus,equals_sign": "+", "minus": "-",
+               "left_square_bracket": "[", "right_square_bracket": "]", "comma": ",",
+               "full_stop": ".", "question_mark": "?"}
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "run"
+
+
+class SimtreinoApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "simtreino"
+
+    def __init__(self, scenario, *, seed=None, out_dir: Path | None = None,
+                 autoplay: bool = True, session: LiveSession | None = None):
+        super().__init__()
+        self.scenario = scenario
+        self.out_dir = Path(out_dir) if out_dir else Path.cwd()
+        self.session = session or LiveSession(scenario, seed=seed)
+        self.autoplay = autoplay
+        self.layer = 0
+        self._drawn = {}
+        self._log_y = True
+        for keys, action, desc, show in KEYS:
+            self.bind(keys, action, description=t(desc), show=show,
+                      key_display=KEY_DISPLAY.get(keys))
+
+    # ------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield LinePlot(id="loss")
+                yield LinePlot(id="grads")
+                yield LinePlot(id="bands")
+            with Vertical(id="right"):
+                yield Heatmap(id="field")
+                yield LinePlot(id="curve")
+                with Horizontal(id="hists"):
+                    yield Histogram(id="whist")
+                    yield Histogram(id="ghist")
+        yield NetworkView(id="network")
+        yield Static("", id="message")
+        yield Static("", id="toosmall")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.session.start()
+        if self.autoplay:
+            self.session.play()
+        has_2d = self.session.dataset.n_features == 2
+        self.query_one("#field").display = has_2d
+        self.query_one("#curve").display = self.session.dataset.n_features == 1
+        self.set_interval(REDRAW_SECONDS, self.redraw)
+        self.redraw()
+
+    def on_unmount(self) -> None:
+        self.session.close()
+
+    def on_resize(self, event) -> None:
+        small = event.size.width < MIN_SIZE[0] or event.size.height < MIN_SIZE[1]
+        msg = self.query_one("#toosmall", Static)
+        msg.display = small
+        msg.update(t("msg.terminal_too_small", w=event.size.width, h=event.size.height,
+                     min_w=MIN_SIZE[0], min_h=MIN_SIZE[1]))
+        for wid in ("#status", "#main", "#network", "#message"):
+            self.query_one(wid).display = not small
+
+    # ------------------------------------------------------------ drawing
+    def redraw(self) -> None:
+        view = self.session.view
+        if self._drawn.get("version") == view.version:
+            return
+        self._drawn["version"] = view.version
+        self.query_one(StatusBar).show(view)
+        self._draw_loss(view)
+        self._draw_grads(view)
+        self._draw_field(view)
+        self._draw_hists(view)
+        self._draw_network(view)
+        self._draw_message(view)
+
+    def _draw_loss(self, view):
+        h = view.epochs
+        series = []
+        if len(h["epoch"]):
+            series.append(Series(t("panel.training"), h["epoch"], h["loss"], ORANGE))
+            if np.any(np.isfinite(h["val_loss"])):
+                series.append(Series(t("panel.validation"), h["epoch"], h["val_loss"], CYAN))
+        plot = self.query_one("#loss", LinePlot)
+        plot.log_y = self._log_y
+        plot.set_series(series, title=t("panel.loss"), xlabel=t("header.epoch"))
+
+    def _draw_grads(self, view):
+        g = view.grad_norms
+        series = []
+        if len(g):
+            for i in range(1, g.shape[1]):
+                series.append(Series(f"{t('panel.layer')} {i}", g[:, 0], g[:, i],
+                                     LAYER_COLORS[(i - 1) % len(LAYER_COLORS)]))
+        plot = self.query_one("#grads", LinePlot)
+        plot.log_y = True
+        plot.set_series(series, title=t("panel.grad_norm"), xlabel=t("header.step"))
+
+    def _draw_field(self, view):
+        f = view.field
+        if f is None:
+            return
+        if f.kind == "curve":
+            x, y = view.data_points["train"]
+            order = np.argsort(x[:, 0])
+            series = [Series(t("panel.training"), x[order, 0], np.asarray(y).reshape(-1)[order],
+                             CYAN),
+                      Series(t("panel.prediction"), f.xs, f.values, ORANGE)]
+            plot = self.query_one("#curve", LinePlot)
+            plot.log_y = False
+            plot.set_series(series, title=t("panel.regression"), xlabel="x")
+            return
+        hm = self.query_one("#field", Heatmap)
+        if f.kind == "classes":
+            hm.set_field(f.values, f.extent, mode="classes")
+        else:
+            hm.set_field(f.values, f.extent, mode="values")
+        tx, ty = view.data_points["train"]
+        vx, vy = view.data_points["val"]
+        cls = lambda y: None if f.kind != "classes" else np.asarray(y)  # noqa: E731
+        hm.set_points(train=(tx[:, 0], tx[:, 1], cls(ty)),
+                      val=(vx[:, 0], vx[:, 1], cls(vy)) if len(vx) else None)
+        hm.border_title = (t("panel.decision_boundary") if f.kind == "classes"
+                           else t("panel.regression"))
+
+    def _draw_hists(self, view):
+        layers = view.snapshot.layers
+        if not layers:
+            return
+        self.layer %= len(layers)
+        L = layers[self.layer]
+        title = f"{t('panel.layer')} {self.layer + 1}/{len(layers)}"
+        if L.weight_hist:
+            self.query_one("#whist", Histogram).set_hist(*L.weight_hist,
+                                                          title=f"{t('panel.weights')} · {title}")
+        if L.grad_hist:
+            self.query_one("#ghist", Histogram).set_hist(*L.grad_hist,
+                                                          title=f"{t('panel.gradients')} · {title}")
+        bands = view.weight_bands[self.layer]
+        plot = self.query_one("#bands", LinePlot)
+        plot.log_y = False
+        if len(bands):
+            s = bands[:, 0]
+            plot.set_bands(s, [Band(bands[:, 1], bands[:, 5], GRAY, "min–max"),
+                               Band(bands[:, 2], bands[:, 4], BLUE, "p25–p75")],
+                           median=(bands[:, 3], WHITE), median_label=t("panel.median"))
+            plot.set_labels(title=f"{t('panel.weights_over_time')} · {title}",
+                            xlabel=t("header.step"))
+
+    def _draw_network(self, view):
+        nv = self.query_one(NetworkView)
+        nv.labels.update({"input": t("layer.input"), "output": t("layer.output"),
+                          "layer": t("col.layer"), "shape": t("col.shape"),
+                          "params": t("col.params"), "mean": t("col.mean"),
+                          "std": t("col.std"), "norm": t("col.norm"),
+                          "grad": t("col.grad_norm")})
+        label = ""
+        if view.sample_values:
+            label = t("net.sample_of", i=view.sample_index + 1, n=view.n_train)
+        # the architecture is immutable; the numbers come from the view only
+        nv.set_network(self.session.trainer.arch, view.snapshot.params,
+                       list(view.sample_values) or None, view.snapshot, label)
+
+    def _draw_message(self, view):
+        msg = ""
+        if view.state == "diverged":
+            snap = view.snapshot
+            what = t("diverged.nan") if snap.divergence == "nan" else t("diverged.exploded")
+            msg = t("msg.diverged", step=snap.step, what=what, lr=fmt(snap.lr))
+        elif view.state == "compiling":
+            msg = t("state.compiling")
+        elif view.message:
+            msg = t("msg." + view.message, **view.message_args)
+        else:
+            msg = scenario_description(view.scenario)
+        self.query_one("#message", Static).update(msg)
+        self.query_one("#message").set_class(view.state == "diverged", "alert")
+
+    # ------------------------------------------------------------ actions
+    def action_toggle(self) -> None:
+        self.session.toggle()
+
+    def action_step(self) -> None:
+        self.session.step(1)
+
+    def action_epoch(self) -> None:
+        self.session.epoch()
+
+    def action_faster(self) -> None:
+        self.session.faster()
+
+    def action_slower(self) -> None:
+        self.session.slower()
+
+    def action_reset(self) -> None:
+        self.session.reset(reseed=False)
+
+    def action_reseed(self) -> None:
+        self.session.reset(reseed=True)
+
+    def action_log(self) -> None:
+        self._log_y = not self._log_y
+        self._drawn.pop("version", None)
+        self.redraw()
+
+    def action_layer(self, delta: int) -> None:
+        self.layer += delta
+        self._drawn.pop("version", None)
+        self.redraw()
+
+    def action_sample(self, delta: int) -> None:
+        self.session.select_sample(delta)
+
+    def action_save(self) -> None:
+        view = self.session.view
+        path = self.out_dir / f"{slug(self.scenario.name)}-step{view.snapshot.step}.npz"
+        self.session.save_params(path)
+
+    def action_record(self) -> None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        self.session.toggle_recording(self.out_dir / f"{slug(self.scenario.name)}-{stamp}.jsonl")
+
+    def action_hyper(self) -> None:
+        from .screens.hyperparams import HyperparamScreen
+        v = self.session.view
+        self.session.pause()
+        screen = HyperparamScreen(v.optimizer, v.hyper, "full" if v.full_batch else v.batch_size,
+                                  v.n_train, v.schedule, v.schedule_params)
+        self.push_screen(screen, self._apply_hyper)
+
+    def _apply_hyper(self, changes) -> None:
+        if changes:
+            self.session.set_hyper(changes)
+
+    def action_help(self) -> None:
+        from .screens import HelpScreen, help_entries
+        self.push_screen(HelpScreen(help_entries(self)))
+
+    def action_open(self) -> None:
+        from .screens.picker import ScenarioPicker
+        self.push_screen(ScenarioPicker(), self._open_scenario)
+
+    def _open_scenario(self, name) -> None:
+        if not name:
+            return
+        from simtreino.scenario import find_scenario, load_scenario
+        scenario = load_scenario(find_scenario(name))
+        self.session.close()
+        self.scenario = scenario
+        self.session = LiveSession(scenario)
+        self._drawn.clear()
+        self.session.start()
+        has_2d = self.session.dataset.n_features == 2
+        self.query_one("#field").display = has_2d
+        self.query_one("#curve").display = self.session.dataset.n_features == 1
+        self.session.play()
+
+    def get_system_commands(self, screen):
+        yield from super().get_system_commands(screen)
+        for keys, action, desc, _ in KEYS:
+            name = action.split("(")[0]
+            yield SystemCommand(t(desc), f"{t('palette.key')} {KEY_DISPLAY.get(keys, keys)}",
+                                (lambda a=action: self.run_action(a)))

@@ -1,0 +1,60 @@
+"""The status line: what is training, where it stands, how fast, in what state."""
+
+import math
+
+from rich.text import Text
+from textual.widgets import Static
+
+from simtreino.i18n import t
+
+BADGE_STYLE = {
+    "paused": "bold black on rgb(200,200,80)",
+    "training": "bold black on rgb(80,200,120)",
+    "finished": "bold black on rgb(100,160,255)",
+    "diverged": "bold white on rgb(200,40,40)",
+    "compiling": "bold black on rgb(230,150,60)",
+}
+
+
+def fmt(x, spec=".4g") -> str:
+    return "–" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, spec)
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = """
+    StatusBar { height: 2; padding: 0 1; background: $panel; }
+    """
+
+    def show(self, view) -> None:
+        snap = view.snapshot
+        line = Text()
+        badge = t("state.badge_compiling") if view.state == "compiling" else t("state." + view.state)
+        line.append(f" {badge} ", style=BADGE_STYLE.get(view.state, "reverse"))
+        line.append(f"  {view.scenario.name}", style="bold")
+        sep = ("  ·  ", "dim")
+        parts = [
+            f"{t('header.epoch')} {snap.epoch}/{view.target_epochs}",
+            f"{t('header.step')} {snap.step}",
+            f"{t('header.lr_short')} {fmt(snap.lr)}",
+            view.optimizer,
+            f"{t('header.batch_size')} "
+            + (t("header.batch_full") if view.full_batch else str(view.batch_size)),
+            t("speed.max") if view.speed is None else t("speed.value", n=view.speed),
+        ]
+        for p in parts:
+            line.append(*sep)
+            line.append(p)
+        if view.recording:
+            line.append("  ● REC", style="bold red")
+        second = Text()
+        second.append(f" {t('panel.loss')} {fmt(snap.loss)}")
+        if math.isfinite(snap.accuracy):
+            second.append(f"   {t('panel.accuracy')} {fmt(snap.accuracy, '.3f')}")
+        if math.isfinite(snap.val_loss):
+            second.append(f"   {t('panel.validation')}: {t('panel.loss')} {fmt(snap.val_loss)}")
+            if math.isfinite(snap.val_accuracy):
+                second.append(f"  {t('panel.accuracy')} {fmt(snap.val_accuracy, '.3f')}")
+        if view.state == "training":
+            second.append(f"   {view.measured_speed:,.0f} {t('header.measured')}", style="dim")
+        second.append(f"   {t('header.seed')} {view.seed}", style="dim")
+        self.update(Text("\n").join([line, second]))
