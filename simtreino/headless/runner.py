@@ -180,9 +180,9 @@ class Runner:
         tr = self.trainer
         return self.status is not None or tr.diverged or tr.epoch >= self.target_epoch
 
-    def advance(self, max_steps: int) -> int:
-        """Run up to ``max_steps`` steps, never past the next record step or
-        the last epoch; returns the steps done."""
+    def advance(self, max_steps: int, stop_epoch: int | None = None) -> int:
+        """Run up to ``max_steps`` steps, never past the next record step,
+        the last epoch or the end of epoch ``stop_epoch``; returns the steps done."""
         if self.done or max_steps < 1:
             return 0
         tr = self.trainer
@@ -192,7 +192,8 @@ class Runner:
             n = max(1, min(n, self._next_record - tr.step))
         t0 = time.perf_counter()
         try:
-            done = tr.run_steps(n, stop_epoch=self.target_epoch)
+            stop = self.target_epoch if stop_epoch is None else min(stop_epoch, self.target_epoch)
+            done = tr.run_steps(n, stop_epoch=stop)
         finally:
             dt = time.perf_counter() - t0
             self.seconds += dt

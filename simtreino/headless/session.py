@@ -204,7 +204,7 @@ class LiveSession:
         tr = self.trainer
         target = tr.epoch + 1
         while tr.epoch < target and not tr.diverged and not self._stop.is_set():
-            self._run(max(1, tr.steps_per_epoch))
+            self._run(max(1, tr.steps_per_epoch), stop_epoch=target)
             self._publish(force=False)
         self.state = self._rest_state()
 
@@ -258,13 +258,12 @@ class LiveSession:
     def _note(self, key: str, **args):
         self._message, self._message_args = key, args
 
-    def _run(self, n: int) -> int:
+    def _run(self, n: int, stop_epoch: int | None = None) -> int:
         tr = self.trainer
         before = tr.step
-        t0 = time.perf_counter()
         if self.state == "compiling":
             self._publish(force=True)
-        self._runner.advance(n)
+        self._runner.advance(n, stop_epoch)
         if self.state == "compiling":
             self.state = "training" if self.playing else "paused"
         done = tr.step - before

@@ -14,6 +14,7 @@ import numpy as np
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Static
 
 from simtreino.headless.session import LiveSession
@@ -121,6 +122,12 @@ class SimtreinoApp(App):
 
     # ------------------------------------------------------------ drawing
     def redraw(self) -> None:
+        try:
+            self._redraw()
+        except NoMatches:
+            pass   # the timer fired while the app was closing
+
+    def _redraw(self) -> None:
         view = self.session.view
         if self._drawn.get("version") == view.version:
             return

@@ -1,0 +1,211 @@
+"""The dashboard driven as a person would: every key, through Textual's Pilot.
+
+The session's worker thread is real; tests wait for it (``wait_idle``)
+instead of sleeping."""
+
+import asyncio
+
+import numpy as np
+import pytest
+from textual.widgets import Input, Static
+
+from simtreino import i18n
+from simtreino.api import load_params, load_scenario, replay
+from simtreino.headless.session import SPEEDS
+from simtreino.tui.app import KEYS, SimtreinoApp
+from simtreino.tui.screens import HelpScreen, HyperparamScreen, ScenarioPicker
+
+SIZE = (120, 36)
+
+
+def drive(script, scenario="xor", tmp_path=None, size=SIZE, lang="en"):
+    async def main():
+        i18n.set_lang(lang)
+        app = SimtreinoApp(load_scenario(scenario), autoplay=False, out_dir=tmp_path)
+        try:
+            async with app.run_test(size=size) as pilot:
+                await pilot.pause()
+                app.session.wait_idle()
+                await script(pilot, app)
+        finally:
+            i18n.set_lang("en")
+        return app
+    return asyncio.run(main())
+
+
+async def press(pilot, app, *keys):
+    for k in keys:
+        await pilot.press(k)
+    await pilot.pause()
+    app.session.wait_idle()
+    await pilot.pause()
+
+
+def test_space_plays_and_pauses():
+    async def script(pilot, app):
+        await press(pilot, app, "space")
+        assert app.session.playing
+        await press(pilot, app, "space")
+        assert not app.session.playing
+        assert app.session.view.state == "paused"
+    drive(script)
+
+
+def test_n_steps_once_and_e_runs_one_epoch():
+    async def script(pilot, app):
+        await press(pilot, app, "n")
+        assert app.session.trainer.step == 1
+        await press(pilot, app, "e")      # finishes the epoch it is in
+        assert app.session.trainer.epoch == 1
+        await press(pilot, app, "e")
+        tr = app.session.trainer
+        assert tr.epoch == 2 and tr.step == 2 * tr.steps_per_epoch
+    drive(script, "minibatch")  # several steps per epoch
+
+
+def test_plus_and_minus_change_speed_one_notch():
+    async def script(pilot, app):
+        before = SPEEDS.index(app.session.speed)
+        await press(pilot, app, "plus")
+        assert SPEEDS.index(app.session.speed) == before + 1
+        await press(pilot, app, "minus", "minus")
+        assert SPEEDS.index(app.session.speed) == before - 1
+    drive(script)
+
+
+def test_r_resets_to_the_same_weights_and_R_reseeds():
+    async def script(pilot, app):
+        first = app.session.trainer.theta.copy()
+        await press(pilot, app, "n", "n")
+        await press(pilot, app, "r")
+        assert app.session.trainer.step == 0
+        assert np.array_equal(app.session.trainer.theta, first)
+        await press(pilot, app, "R")
+        assert not np.array_equal(app.session.trainer.theta, first)
+    drive(script)
+
+
+def test_s_saves_parameters_in_the_headless_format(tmp_path):
+    async def script(pilot, app):
+        await press(pilot, app, "n", "s")
+        files = list(tmp_path.glob("*.npz"))
+        assert len(files) == 1
+        tr = app.session.trainer
+        assert np.array_equal(load_params(files[0], tr.arch, tr.dtype), tr.theta)
+        assert "saved" in str(app.query_one("#message", Static).render())
+    drive(script, tmp_path=tmp_path)
+
+
+def test_t_records_a_session_with_a_live_lr_change_that_replays(tmp_path):
+    async def script(pilot, app):
+        await press(pilot, app, "t")
+        await press(pilot, app, *["n"] * 5)
+        # change the learning rate in the form, then train on
+        await press(pilot, app, "h")
+        assert isinstance(app.screen, HyperparamScreen)
+        lr = app.screen.query_one("#f-lr", Input)
+        lr.value = "0.1"
+        await press(pilot, app, "ctrl+s")
+        assert not isinstance(app.screen, HyperparamScreen)
+        assert app.session.trainer.lr == pytest.approx(0.1)
+        await press(pilot, app, *["n"] * 5)
+        await press(pilot, app, "t")
+    drive(script, tmp_path=tmp_path)
+    (trace,) = tmp_path.glob("*.jsonl")
+    assert '"key": "lr"' in trace.read_text()
+    (result,) = replay(trace)
+    assert result.ok, result.message
+
+
+def test_form_refuses_a_negative_learning_rate():
+    async def script(pilot, app):
+        await press(pilot, app, "h")
+        app.screen.query_one("#f-lr", Input).value = "-1"
+        await press(pilot, app, "ctrl+s")
+        assert isinstance(app.screen, HyperparamScreen)   # still open
+        await press(pilot, app, "escape")
+        assert app.session.trainer.lr == 0.5
+    drive(script)
+
+
+def test_l_toggles_log_scale_and_brackets_pick_the_layer_and_sample():
+    async def script(pilot, app):
+        assert app._log_y
+        await press(pilot, app, "l")
+        assert not app._log_y
+        await press(pilot, app, "right_square_bracket")
+        assert app.layer == 1
+        await press(pilot, app, "left_square_bracket", "left_square_bracket")
+        assert app.layer % 2 == 1
+        await press(pilot, app, "full_stop")
+        assert app.session.view.sample_index == 1
+        await press(pilot, app, "comma", "comma")
+        assert app.session.view.sample_index == 3   # wraps around 4 samples
+    drive(script)
+
+
+def test_question_mark_opens_help_with_every_binding():
+    async def script(pilot, app):
+        await press(pilot, app, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = " ".join(d for _, d in app.screen.entries)
+        for _, _, desc, _ in KEYS:
+            assert i18n.t(desc) in text, desc
+        await press(pilot, app, "escape")
+        assert not isinstance(app.screen, HelpScreen)
+    drive(script)
+
+
+def test_o_opens_the_picker_and_loads_another_scenario():
+    async def script(pilot, app):
+        await press(pilot, app, "o")
+        assert isinstance(app.screen, ScenarioPicker)
+        app.screen.dismiss("moons")
+        await pilot.pause()
+        app.session.wait_idle()
+        assert app.session.scenario.name == load_scenario("moons").name
+    drive(script)
+
+
+def test_q_quits():
+    async def script(pilot, app):
+        await pilot.press("q")
+        await pilot.pause()
+    app = drive(script)
+    assert app.return_code == 0 or app.return_code is None
+    assert not app.is_running
+
+
+def test_every_action_has_a_command_palette_entry():
+    async def script(pilot, app):
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for _, _, desc, _ in KEYS:
+            assert i18n.t(desc) in titles
+    drive(script)
+
+
+def test_small_terminal_says_what_size_it_needs():
+    async def script(pilot, app):
+        await pilot.resize_terminal(70, 20)
+        await pilot.pause()
+        msg = app.query_one("#toosmall", Static)
+        assert msg.display and "80×24" in str(msg.render())
+        await pilot.resize_terminal(120, 36)
+        await pilot.pause()
+        assert not msg.display
+    drive(script)
+
+
+def test_divergence_pauses_and_says_why_in_portuguese():
+    async def script(pilot, app):
+        app.session.set_hyper({"lr": 1e6})
+        await press(pilot, app, "space")
+        for _ in range(100):
+            if app.session.view.state == "diverged":
+                break
+            await pilot.pause(0.05)
+        app.redraw()
+        await pilot.pause()
+        text = str(app.query_one("#message", Static).render())
+        assert "divergiu" in text and "taxa de aprendizado" in text
+    drive(script, lang="pt")
