@@ -50,6 +50,10 @@ def screenshot(scenario_name: str, out: str, *, epochs: int = 0, size=(120, 36),
             elif screen == "picker":
                 await pilot.press("o")
             await pilot.pause(0.3)
+            # a blinking cursor would make two screenshots of the same state differ
+            from textual.widgets import Input
+            for inp in app.screen.query(Input):
+                inp.cursor_blink = False
             app.redraw()
             await pilot.pause()
             path = Path(out)
