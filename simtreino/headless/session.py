@@ -24,8 +24,8 @@ from .runner import Runner
 
 # Speed levels for + and - (steps per second; None = as fast as it goes).
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 50_000, None)
-PUBLISH_SECONDS = 1 / 15
-CHUNK_SECONDS = 1 / 30
+PUBLISH_SECONDS = 1 / 20
+CHUNK_SECONDS = 1 / 50
 GRID_SECONDS = 0.25          # how often the decision boundary is recomputed
 GRID_SHAPE = (48, 96)        # rows, columns of the boundary field
 CURVE_POINTS = 200           # a 1-D regression's predicted curve
@@ -79,7 +79,10 @@ class LiveSession:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self.playing = False
-        self.state = "compiling" if not cache_is_warm() else "paused"
+        self.state = "paused"
+        # On a cold Numba cache the first training call and the first
+        # prediction compile for tens of seconds: say so meanwhile.
+        self._warm = cache_is_warm()
         self.dataset = build_dataset(scenario)
         self._new_runner()
         self.speed = self._auto_speed() if speed == "auto" else speed
@@ -168,6 +171,7 @@ class LiveSession:
         self._grad_log = Decimated(1 + n_layers, 2048)
         self._weight_logs = [Decimated(6, 1024) for _ in range(n_layers)]
         self._last_grid = -math.inf
+        self._went_on = False
 
     def _auto_speed(self):
         """A pace that shows the planned run in about ten seconds."""
@@ -258,14 +262,23 @@ class LiveSession:
     def _note(self, key: str, **args):
         self._message, self._message_args = key, args
 
+    def _compiling(self, fn):
+        """Run ``fn`` (which compiles kernels) under the "compiling" state."""
+        self.state = "compiling"
+        self.view = self._make_view()
+        try:
+            return fn()
+        finally:
+            self.state = "training" if self.playing else self._rest_state()
+
     def _run(self, n: int, stop_epoch: int | None = None) -> int:
         tr = self.trainer
         before = tr.step
-        if self.state == "compiling":
-            self._publish(force=True)
-        self._runner.advance(n, stop_epoch)
-        if self.state == "compiling":
-            self.state = "training" if self.playing else "paused"
+        if self._warm:
+            self._runner.advance(n, stop_epoch)
+        else:
+            self._compiling(lambda: self._runner.advance(n, stop_epoch))
+            self._warm = True
         done = tr.step - before
         self._rates.append((time.perf_counter(), done))
         self._log_layers()
@@ -299,11 +312,9 @@ class LiveSession:
     # ----------------------------------------------------------- the loop
     def _loop(self):
         try:
-            if self.state == "compiling":
-                # Compile (or load) the kernels before anyone presses a key.
-                self._publish(force=True)
-                self._compute_field(force=True)
-                self.state = "paused"
+            if not self._warm:
+                # Compile the prediction kernels before anyone presses a key.
+                self._compiling(lambda: self._compute_field(force=True))
             self._publish(force=True)
             while not self._stop.is_set():
                 self._drain()
@@ -335,14 +346,18 @@ class LiveSession:
             self._chunk = max(1, min(1 << 16, int(n * 2 if dt < CHUNK_SECONDS / 2 else
                                                    (n // 2 if dt > CHUNK_SECONDS * 2 else n))))
         else:
+            # keep the pace on a timeline, so the time spent drawing and
+            # logging between chunks does not slow the asked speed down
+            now = time.perf_counter()
+            due = getattr(self, "_due", now)
+            if due < now - 0.2:          # fell behind (a pause, a slow chunk): start afresh
+                due = now
             n = max(1, int(round(self.speed * CHUNK_SECONDS)))
-            t0 = time.perf_counter()
             self._run(n)
-            # keep the pace: sleep for the rest of the slot (wakes on a key)
-            slot = n / self.speed
-            rest = slot - (time.perf_counter() - t0)
+            self._due = due + n / self.speed
+            rest = self._due - time.perf_counter()
             if rest > 0:
-                self._wake.wait(rest)
+                self._wake.wait(rest)    # a key press wakes it early
                 self._wake.clear()
         if tr.epoch >= self.target_epochs and self.playing and not getattr(self, "_went_on", False):
             # the planned run is over: stop once; pressing play again goes on

@@ -7,8 +7,9 @@ and redraws the panels whose data changed. Keys only queue commands.
 
 from datetime import datetime
 from pathlib import Path
-import math
 import re
+import sys
+import time
 
 import numpy as np
 from textual.app import App, ComposeResult, SystemCommand
@@ -24,7 +25,10 @@ from .header import StatusBar, fmt
 from .network_view import NetworkView
 from .widgets import Band, Heatmap, Histogram, LinePlot, Series
 
-REDRAW_SECONDS = 1 / 15
+REDRAW_SECONDS = 1 / 20
+# Plots cost tens of milliseconds each to draw: they refresh less often than
+# the status line, so the UI thread stays free to answer keys at once.
+PANEL_SECONDS = {"loss": 0.3, "grads": 0.4, "bands": 0.5, "hists": 0.25, "network": 0.2}
 ORANGE, CYAN, WHITE, GRAY, BLUE = (255, 160, 60), (90, 200, 235), (235, 235, 235), \
     (110, 110, 110), (70, 110, 200)
 LAYER_COLORS = [(230, 80, 80), (230, 200, 70), (90, 200, 110), (90, 200, 235), (120, 120, 255),
@@ -99,6 +103,10 @@ class SimtreinoApp(App):
         yield Footer()
 
     def on_mount(self) -> None:
+        # Two threads share the GIL: the UI drawing and the trainer's Python
+        # glue between kernel calls. A short switch interval hands it over
+        # often, so neither waits long for the other (keys stay < 100 ms).
+        sys.setswitchinterval(0.001)
         self.session.start()
         if self.autoplay:
             self.session.play()
@@ -133,12 +141,20 @@ class SimtreinoApp(App):
             return
         self._drawn["version"] = view.version
         self.query_one(StatusBar).show(view)
-        self._draw_loss(view)
-        self._draw_grads(view)
-        self._draw_field(view)
-        self._draw_hists(view)
-        self._draw_network(view)
         self._draw_message(view)
+        # a panel is redrawn when its time has come, and always once the
+        # training has stopped (so a paused screen shows the final numbers)
+        now = time.monotonic()
+        settled = view.state != "training"
+        for name, draw in (("loss", self._draw_loss), ("grads", self._draw_grads),
+                           ("bands", self._draw_bands), ("hists", self._draw_hists),
+                           ("network", self._draw_network)):
+            if settled or now - self._drawn.get(name, -1e9) >= PANEL_SECONDS[name]:
+                self._drawn[name] = now
+                draw(view)
+        if view.field is not None and self._drawn.get("field") is not view.field:
+            self._drawn["field"] = view.field
+            self._draw_field(view)
 
     def _draw_loss(self, view):
         h = view.epochs
@@ -181,11 +197,14 @@ class SimtreinoApp(App):
             hm.set_field(f.values, f.extent, mode="classes")
         else:
             hm.set_field(f.values, f.extent, mode="values")
-        tx, ty = view.data_points["train"]
-        vx, vy = view.data_points["val"]
-        cls = lambda y: None if f.kind != "classes" else np.asarray(y)  # noqa: E731
-        hm.set_points(train=(tx[:, 0], tx[:, 1], cls(ty)),
-                      val=(vx[:, 0], vx[:, 1], cls(vy)) if len(vx) else None)
+        if self._drawn.get("points") is not view.data_points["train"][0]:
+            # the data never change during a run: give them to the widget once
+            self._drawn["points"] = view.data_points["train"][0]
+            tx, ty = view.data_points["train"]
+            vx, vy = view.data_points["val"]
+            cls = lambda y: None if f.kind != "classes" else np.asarray(y)  # noqa: E731
+            hm.set_points(train=(tx[:, 0], tx[:, 1], cls(ty)),
+                          val=(vx[:, 0], vx[:, 1], cls(vy)) if len(vx) else None)
         hm.border_title = (t("panel.decision_boundary") if f.kind == "classes"
                            else t("panel.regression"))
 
@@ -202,7 +221,13 @@ class SimtreinoApp(App):
         if L.grad_hist:
             self.query_one("#ghist", Histogram).set_hist(*L.grad_hist,
                                                           title=f"{t('panel.gradients')} · {title}")
-        bands = view.weight_bands[self.layer]
+
+    def _draw_bands(self, view):
+        layers = view.snapshot.layers
+        if not layers:
+            return
+        title = f"{t('panel.layer')} {self.layer % len(layers) + 1}/{len(layers)}"
+        bands = view.weight_bands[self.layer % len(layers)]
         plot = self.query_one("#bands", LinePlot)
         plot.log_y = False
         if len(bands):
@@ -243,6 +268,14 @@ class SimtreinoApp(App):
         self.query_one("#message").set_class(view.state == "diverged", "alert")
 
     # ------------------------------------------------------------ actions
+    def _nudge(self) -> None:
+        """Look for the trainer's answer to a key sooner than the next frame."""
+        for delay in (0.008, 0.02, 0.035):
+            self.set_timer(delay, self.redraw)
+
+    def on_key(self, event) -> None:
+        self._nudge()
+
     def action_toggle(self) -> None:
         self.session.toggle()
 
