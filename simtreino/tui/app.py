@@ -48,6 +48,7 @@ KEYS = [
     ("s", "save", "binding.save", True),
     ("t", "record", "binding.record", True),
     ("l", "log", "binding.log", False),
+    ("a", "metric", "binding.metric", False),
     ("left_square_bracket", "layer(-1)", "binding.layer_prev", False),
     ("right_square_bracket", "layer(1)", "binding.layer_next", False),
     ("comma", "sample(-1)", "binding.sample_prev", False),
@@ -79,6 +80,7 @@ class SimtreinoApp(App):
         self.layer = 0
         self._drawn = {}
         self._log_y = True
+        self._show_accuracy = False
         for keys, action, desc, show in KEYS:
             self.bind(keys, action, description=t(desc), show=show,
                       key_display=KEY_DISPLAY.get(keys))
@@ -157,15 +159,19 @@ class SimtreinoApp(App):
             self._draw_field(view)
 
     def _draw_loss(self, view):
+        """Loss curves, or accuracy curves after the key ``a`` (classification)."""
         h = view.epochs
+        acc = self._show_accuracy and np.any(np.isfinite(h["accuracy"]))
+        key, val_key = ("accuracy", "val_accuracy") if acc else ("loss", "val_loss")
         series = []
         if len(h["epoch"]):
-            series.append(Series(t("panel.training"), h["epoch"], h["loss"], ORANGE))
-            if np.any(np.isfinite(h["val_loss"])):
-                series.append(Series(t("panel.validation"), h["epoch"], h["val_loss"], CYAN))
+            series.append(Series(t("panel.training"), h["epoch"], h[key], ORANGE))
+            if np.any(np.isfinite(h[val_key])):
+                series.append(Series(t("panel.validation"), h["epoch"], h[val_key], CYAN))
         plot = self.query_one("#loss", LinePlot)
-        plot.log_y = self._log_y
-        plot.set_series(series, title=t("panel.loss"), xlabel=t("header.epoch"))
+        plot.log_y = self._log_y and not acc
+        plot.set_series(series, title=t("panel.accuracy" if acc else "panel.loss"),
+                        xlabel=t("header.epoch"))
 
     def _draw_grads(self, view):
         g = view.grad_norms
@@ -299,6 +305,11 @@ class SimtreinoApp(App):
 
     def action_log(self) -> None:
         self._log_y = not self._log_y
+        self._drawn.pop("version", None)
+        self.redraw()
+
+    def action_metric(self) -> None:
+        self._show_accuracy = not self._show_accuracy
         self._drawn.pop("version", None)
         self.redraw()
 

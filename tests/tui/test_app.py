@@ -128,11 +128,14 @@ def test_form_refuses_a_negative_learning_rate():
     drive(script)
 
 
-def test_l_toggles_log_scale_and_brackets_pick_the_layer_and_sample():
+def test_l_toggles_log_scale_a_accuracy_and_brackets_pick_the_layer_and_sample():
     async def script(pilot, app):
         assert app._log_y
         await press(pilot, app, "l")
         assert not app._log_y
+        await press(pilot, app, "n", "a")
+        assert app._show_accuracy
+        assert "accuracy" in str(app.query_one("#loss").render())
         await press(pilot, app, "right_square_bracket")
         assert app.layer == 1
         await press(pilot, app, "left_square_bracket", "left_square_bracket")
