@@ -296,6 +296,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     # -- dashboard (app.py) ----------------------------------------------------
     "state.badge_compiling": {"en": "compiling", "pt": "compilando"},
     "binding.log": {"en": "Log / linear loss scale", "pt": "Escala log / linear da perda"},
+    "binding.palette": {"en": "Command palette", "pt": "Paleta de comandos"},
     "binding.metric": {"en": "Loss / accuracy curves", "pt": "Curvas de perda / acurácia"},
     "binding.layer_prev": {"en": "Previous layer", "pt": "Camada anterior"},
     "binding.layer_next": {"en": "Next layer", "pt": "Próxima camada"},

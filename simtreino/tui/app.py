@@ -343,8 +343,11 @@ class SimtreinoApp(App):
             self.session.set_hyper(changes)
 
     def action_help(self) -> None:
-        from .screens import HelpScreen, help_entries
-        self.push_screen(HelpScreen(help_entries(self)))
+        """Our keys only: Textual's own (focus, copy) are not part of the lesson."""
+        from .screens import HelpScreen
+        rows = [(KEY_DISPLAY.get(keys, keys), t(desc)) for keys, _, desc, _ in KEYS]
+        rows.append(("ctrl+p", t("binding.palette")))
+        self.push_screen(HelpScreen(rows))
 
     def action_open(self) -> None:
         from .screens.picker import ScenarioPicker
