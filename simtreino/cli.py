@@ -1,7 +1,7 @@
 """The ``simtreino`` command.
 
 Subcommands: ``open`` (the terminal UI), ``screenshot``, ``run``,
-``replay``, ``check``, ``list``; with no subcommand, ``default_action()``
+``replay``, ``check``, ``list``, ``explain``, ``gradcheck``; with no subcommand, ``default_action()``
 opens the terminal UI on the bundled ``xor`` scenario. Bad input is ONE
 line on stderr, ``simtreino: error: ...``, and exit code 2 -- never a
 traceback.
@@ -76,6 +76,17 @@ MSG = {
     "item": "{verdict}  {name}  {message}{notes}  ({secs:.2f} s)",
     "totals": "{passed} passed, {failed} failed",
     "list_empty": "no bundled scenarios found",
+    "explain_help": "print every number of one training step, phase by phase, with its formula",
+    "gradcheck_help": "compare backprop gradients with finite differences",
+    "step": "the step to show, counting from 1 (default 1): steps before it run first",
+    "gc_step": "check the gradient of this step, counting from 1 (default 1)",
+    "sample": "walk through batch row I only (0-based; gradients stay of the whole batch)",
+    "format": "output format (default text)",
+    "eps": "finite-difference step (default: 1e-6 for float64, 1e-3 for float32)",
+    "max_params": "check a seeded random sample of N parameters in larger networks",
+    "all_rows": "print every checked parameter, not only the worst ones",
+    "sample_value": "expected an integer >= 0, got {value!r}",
+    "eps_value": "expected a number > 0, got {value!r}",
 }
 
 
@@ -109,6 +120,16 @@ def _seed(text: str) -> int:
         v = -1
     if v < 0:
         raise argparse.ArgumentTypeError(MSG["seed_value"].format(value=text))
+    return v
+
+
+def _eps(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(MSG["eps_value"].format(value=text))
     return v
 
 
@@ -182,6 +203,27 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help=MSG["check_help"], description=MSG["check_help"])
     c.add_argument("files", nargs="+", metavar="FILE", help=MSG["files"])
     c.set_defaults(func=cmd_check)
+
+    ex = sub.add_parser("explain", help=MSG["explain_help"], description=MSG["explain_help"])
+    ex.add_argument("scenario", metavar="SCENARIO", help=MSG["scenario_arg"])
+    ex.add_argument("--step", type=_positive_int, default=1, metavar="K", help=MSG["step"])
+    ex.add_argument("--sample", type=_seed, metavar="I", help=MSG["sample"])
+    ex.add_argument("--init-params", metavar="IN.npz", help=MSG["init_params"])
+    ex.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                    help=MSG["format"])
+    ex.add_argument("--lang", choices=("en", "pt"), default=argparse.SUPPRESS, help=MSG["lang"])
+    ex.set_defaults(func=cmd_explain)
+
+    gc = sub.add_parser("gradcheck", help=MSG["gradcheck_help"],
+                        description=MSG["gradcheck_help"])
+    gc.add_argument("scenario", metavar="SCENARIO", help=MSG["scenario_arg"])
+    gc.add_argument("--step", type=_positive_int, default=1, metavar="K", help=MSG["gc_step"])
+    gc.add_argument("--init-params", metavar="IN.npz", help=MSG["init_params"])
+    gc.add_argument("--eps", type=_eps, metavar="E", help=MSG["eps"])
+    gc.add_argument("--max-params", type=_positive_int, metavar="N", help=MSG["max_params"])
+    gc.add_argument("--all", action="store_true", help=MSG["all_rows"])
+    gc.add_argument("--lang", choices=("en", "pt"), default=argparse.SUPPRESS, help=MSG["lang"])
+    gc.set_defaults(func=cmd_gradcheck)
 
     ls = sub.add_parser("list", help=MSG["list_help"], description=MSG["list_help"])
     ls.set_defaults(func=cmd_list)
@@ -334,6 +376,58 @@ def cmd_list(args) -> int:
     return EXIT_USAGE if bad else EXIT_OK
 
 
+# ------------------------------------------------------ explain / gradcheck
+def cmd_explain(args) -> int:
+    import json
+    from simtreino.headless.explain import explain, render_text
+    from simtreino.i18n import get_lang
+
+    try:
+        d = explain(args.scenario, step=args.step, sample=args.sample,
+                    init_params=args.init_params)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if args.format == "json":
+        print(json.dumps(d, ensure_ascii=False), flush=True)
+    else:
+        sys.stdout.write(render_text(d, get_lang(), markdown=args.format == "markdown"))
+        sys.stdout.flush()
+    return EXIT_OK
+
+
+GRADCHECK_WORST = 10
+
+
+def cmd_gradcheck(args) -> int:
+    from simtreino.analysis.gradcheck import gradient_check
+    from simtreino.headless.explain import trainer_before
+    from simtreino.i18n import t
+
+    try:
+        _, tr = trainer_before(args.scenario, step=args.step, init_params=args.init_params)
+        gc = gradient_check(tr, eps=args.eps, max_params=args.max_params)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    print(t("gradcheck.title", step=gc.step, checked=gc.n_checked, total=gc.n_params,
+            eps=f"{gc.eps:g}", dtype=gc.dtype))
+    if args.all or gc.n_checked <= 2 * GRADCHECK_WORST:
+        positions = range(gc.n_checked)
+    else:
+        positions = gc.worst(GRADCHECK_WORST)
+        print(t("gradcheck.worst", n=len(positions)))
+    rows = gc.rows(positions)
+    width = max(len(r["name"]) for r in rows)
+    print(t("gradcheck.head"))
+    for r in rows:
+        flag = "  " + t("gradcheck.bad") if r["disagree"] else ""
+        print(f"{r['name']:<{width}}  {r['backprop']: .10e}  {r['numeric']: .10e}  "
+              f"{r['rel_error']:.2e}{flag}")
+    key = "gradcheck.ok" if gc.ok else "gradcheck.fail"
+    print(t(key, n=gc.n_disagree, rel=f"{gc.max_rel_error:.2e}", rtol=f"{gc.rtol:g}",
+            atol=f"{gc.atol:g}"), flush=True)
+    return EXIT_OK if gc.ok else EXIT_FAILED
+
+
 # --------------------------------------------------------- terminal UI
 def _set_lang(args) -> None:
     from simtreino.i18n import default_lang, set_lang
@@ -375,6 +469,10 @@ def main(argv=None) -> int:
     except (ScenarioError, InputError, UsageError) as e:
         sys.stderr.write(MSG["error"].format(prog=PROG, msg=e) + "\n")
         return EXIT_USAGE
+    except BrokenPipeError:
+        # `simtreino list | head`: the reader left; nothing more to say.
+        sys.stderr.close()
+        return EXIT_OK
     except OSError as e:
         # The disk filled up, a file vanished mid-run...: still one line.
         msg = MSG["os_error"].format(file=e.filename, reason=e.strerror) if e.filename else e
@@ -384,7 +482,3 @@ def main(argv=None) -> int:
         # Ctrl+C outside a run (while loading, compiling, replaying).
         sys.stderr.write("\n" + MSG["interrupted"].format(prog=PROG) + "\n")
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # `simtreino list | head`: the reader left; nothing more to say.
-        sys.stderr.close()
-        return EXIT_OK

@@ -10,7 +10,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADLESS = ["simtreino.core.trainer", "simtreino.data", "simtreino.scenario.build",
-            "simtreino.headless.runner", "simtreino.headless.replay", "simtreino.api"]
+            "simtreino.headless.runner", "simtreino.headless.replay", "simtreino.api",
+            "simtreino.headless.explain", "simtreino.analysis.gradcheck", "simtreino.headless.session",
+            "simtreino.i18n"]
 
 
 @pytest.mark.parametrize("module", HEADLESS)

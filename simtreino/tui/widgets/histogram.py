@@ -16,6 +16,8 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
+from .cached import CachedRender
+
 from .colors import TABLEAU10, hex_color
 from .heatmap import fmt_number
 
@@ -37,7 +39,7 @@ def columns_from_bins(counts: np.ndarray, width: int) -> np.ndarray:
     return np.bincount(col_of_bin, weights=counts, minlength=width)[:width]
 
 
-class Histogram(Widget):
+class Histogram(CachedRender, Widget):
     """One histogram: :meth:`set_hist` ``(counts, edges)`` drawn as eighth-block bars."""
 
     DEFAULT_CSS = """
@@ -57,14 +59,7 @@ class Histogram(Widget):
         self.log_counts = log_counts
         self._counts: np.ndarray | None = None
         self._edges: np.ndarray | None = None
-        self._version = 0
-        self._cache: Text | None = None
-        self._cache_key: tuple | None = None
-        self.render_count = 0
-
-    def _changed(self) -> None:
-        self._version += 1
-        self.refresh()
+        self._init_cache()
 
     def set_hist(self, counts, edges, title: str | None = None,
                  color: tuple[int, int, int] | None = None, log_counts: bool | None = None) -> None:
@@ -100,22 +95,6 @@ class Histogram(Widget):
         if no_data_text is not None:
             self.no_data_text = no_data_text
         self._changed()
-
-    @property
-    def is_stale(self) -> bool:
-        return self._cache is None or self._cache_key != self._key()
-
-    def _key(self) -> tuple:
-        return (self._version, self.size.width, self.size.height)
-
-    def render(self) -> Text:
-        key = self._key()
-        if self._cache is not None and self._cache_key == key:
-            return self._cache
-        self._cache = self._build(self.size.width, self.size.height)
-        self._cache_key = key
-        self.render_count += 1
-        return self._cache
 
     def text_for_size(self, width: int, height: int) -> Text:
         """The picture for any size, without touching the cache."""

@@ -29,6 +29,8 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
+from .cached import CachedRender
+
 from .colors import TABLEAU10, hex_color
 from .heatmap import fmt_number, nice_ticks
 
@@ -117,7 +119,7 @@ def _pow10_label(e: int) -> str:
     return {-2: "0.01", -1: "0.1", 0: "1", 1: "10", 2: "100"}.get(e, f"1e{e}")
 
 
-class LinePlot(Widget):
+class LinePlot(CachedRender, Widget):
     """Curves and bands over a shared x axis, drawn by plotext.
 
     - :meth:`set_series` -- ``[Series(label, x, y, color), ...]``;
@@ -150,18 +152,11 @@ class LinePlot(Widget):
         self._band_x: np.ndarray | None = None
         self._bands: list[tuple[np.ndarray, np.ndarray, RGB, str]] = []
         self._median: tuple[np.ndarray, RGB, str] | None = None
-        self._version = 0
-        self._cache: Text | None = None
-        self._cache_key: tuple | None = None
-        self.render_count = 0
+        self._init_cache()
         #: True when the last build wanted log scale but fell back to linear.
         self.log_fell_back = False
 
     # ----------------------------------------------------------------- data
-
-    def _changed(self) -> None:
-        self._version += 1
-        self.refresh()
 
     def _texts(self, title, xlabel, ylabel) -> None:
         if title is not None:
@@ -248,22 +243,6 @@ class LinePlot(Widget):
         return self._log_y
 
     # ------------------------------------------------------------ rendering
-
-    @property
-    def is_stale(self) -> bool:
-        return self._cache is None or self._cache_key != self._key()
-
-    def _key(self) -> tuple:
-        return (self._version, self.size.width, self.size.height)
-
-    def render(self) -> Text:
-        key = self._key()
-        if self._cache is not None and self._cache_key == key:
-            return self._cache
-        self._cache = self._build(self.size.width, self.size.height)
-        self._cache_key = key
-        self.render_count += 1
-        return self._cache
 
     def _lines(self, log: bool, max_points: int, grid_n: int):
         """What to draw, in drawing order: (kind, x, y, color[, lo]) with y log-transformed if asked.
