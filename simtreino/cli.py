@@ -31,7 +31,8 @@ MSG = {
     "lang": "language of the interface: en or pt (default: from $LANG)",
     "shot_out": "the SVG file to write",
     "shot_size": "terminal size, COLSxROWS (default %(default)s)",
-    "shot_screen": "what to show: dashboard, help, hyper or picker",
+    "shot_screen": "what to show: dashboard, help, hyper, picker or inspect",
+    "shot_page": "with --screen inspect: the page (phase) to show, from 0",
     "size_value": "expected COLSxROWS such as 120x36, got {value!r}",
     "run_help": "train a scenario headlessly and check its [expect] table",
     "replay_help": "re-run traces and scenarios and compare (for CI)",
@@ -176,8 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--out", required=True, metavar="FILE.svg", help=MSG["shot_out"])
     sh.add_argument("--size", type=_size, default="120x36", metavar="COLSxROWS",
                     help=MSG["shot_size"])
-    sh.add_argument("--screen", choices=("dashboard", "help", "hyper", "picker"),
+    sh.add_argument("--screen", choices=("dashboard", "help", "hyper", "picker", "inspect"),
                     default="dashboard", help=MSG["shot_screen"])
+    sh.add_argument("--page", type=int, default=0, metavar="K", help=MSG["shot_page"])
     sh.add_argument("--seed", type=_seed, metavar="S", help=MSG["seed"])
     sh.add_argument("--lang", choices=("en", "pt"), default=argparse.SUPPRESS, help=MSG["lang"])
     sh.set_defaults(func=cmd_screenshot)
@@ -395,36 +397,19 @@ def cmd_explain(args) -> int:
     return EXIT_OK
 
 
-GRADCHECK_WORST = 10
 
 
 def cmd_gradcheck(args) -> int:
     from simtreino.analysis.gradcheck import gradient_check
-    from simtreino.headless.explain import trainer_before
-    from simtreino.i18n import t
+    from simtreino.headless.explain import gradcheck_report, trainer_before
 
     try:
         _, tr = trainer_before(args.scenario, step=args.step, init_params=args.init_params)
         gc = gradient_check(tr, eps=args.eps, max_params=args.max_params)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    print(t("gradcheck.title", step=gc.step, checked=gc.n_checked, total=gc.n_params,
-            eps=f"{gc.eps:g}", dtype=gc.dtype))
-    if args.all or gc.n_checked <= 2 * GRADCHECK_WORST:
-        positions = range(gc.n_checked)
-    else:
-        positions = gc.worst(GRADCHECK_WORST)
-        print(t("gradcheck.worst", n=len(positions)))
-    rows = gc.rows(positions)
-    width = max(len(r["name"]) for r in rows)
-    print(t("gradcheck.head"))
-    for r in rows:
-        flag = "  " + t("gradcheck.bad") if r["disagree"] else ""
-        print(f"{r['name']:<{width}}  {r['backprop']: .10e}  {r['numeric']: .10e}  "
-              f"{r['rel_error']:.2e}{flag}")
-    key = "gradcheck.ok" if gc.ok else "gradcheck.fail"
-    print(t(key, n=gc.n_disagree, rel=f"{gc.max_rel_error:.2e}", rtol=f"{gc.rtol:g}",
-            atol=f"{gc.atol:g}"), flush=True)
+    for line, _ in gradcheck_report(gc, show_all=args.all):
+        print(line, flush=True)
     return EXIT_OK if gc.ok else EXIT_FAILED
 
 
@@ -443,7 +428,7 @@ def cmd_screenshot(args) -> int:
     from simtreino.tui.launch import screenshot
     _check_writable(args.out)
     return screenshot(args.scenario, args.out, epochs=max(0, args.epochs), size=args.size,
-                      screen=args.screen, seed=args.seed)
+                      screen=args.screen, seed=args.seed, page=max(0, args.page))
 
 
 # ------------------------------------------------------------------ main

@@ -351,6 +351,39 @@ def _render(d: dict, markdown: bool) -> str:
     return o.text()
 
 
+def phase_titles(d: dict) -> list[str]:
+    """One short title per page of the walk-through: each phase, then the
+    chain rule when there is one (the step-through inspector's pages)."""
+    out = []
+    for p in d["phases"]:
+        kind = p["phase"]
+        out.append(t(f"phase.{kind}") + (f" {p['layer'] + 1}" if kind in ("forward", "backward")
+                                          else ""))
+    if d.get("chain_rule"):
+        out.append("∂E/∂w₁₁")
+    return out
+
+
+def render_phase(d: dict, i: int, lang: str | None = None) -> str:
+    """Page ``i`` of the walk-through (see ``phase_titles``) as plain text."""
+    before = get_lang()
+    if lang is not None:
+        set_lang(lang)
+    try:
+        o = _Out(False)
+        rows, _ = _rows(d)
+        if i < len(d["phases"]):
+            p = d["phases"][i]
+            {"forward": lambda: _forward(o, p, rows), "loss": lambda: _loss(o, p, d, rows),
+             "backward": lambda: _backward(o, p, d, rows),
+             "update": lambda: _update_text(o, p, d)}[p["phase"]]()
+        elif d.get("chain_rule"):
+            _chain_text(o, d)
+        return o.text()
+    finally:
+        set_lang(before)
+
+
 def _sample_heading(o, s, x_row) -> None:
     o.line(t("explain.sample", s=s) + ": x = (" + ", ".join(fmt(v) for v in x_row) + ")")
 
@@ -561,3 +594,29 @@ def _chain_text(o, d) -> None:
     else:
         o.line(f"∂E/∂w₁₁ = {fmt(c['sum'])}")
     o.note(t("explain.chain_check", value=fmt(c["grad_weight"])))
+
+
+GRADCHECK_WORST = 10
+
+
+def gradcheck_report(gc, show_all: bool = False) -> list[tuple[str, bool]]:
+    """A gradient check as lines of text, each with whether it flags a
+    disagreement (the ``gradcheck`` command and the inspector print these)."""
+    out = [(t("gradcheck.title", step=gc.step, checked=gc.n_checked, total=gc.n_params,
+              eps=f"{gc.eps:g}", dtype=gc.dtype), False)]
+    if show_all or gc.n_checked <= 2 * GRADCHECK_WORST:
+        positions = range(gc.n_checked)
+    else:
+        positions = gc.worst(GRADCHECK_WORST)
+        out.append((t("gradcheck.worst", n=len(positions)), False))
+    rows = gc.rows(positions)
+    width = max(len(r["name"]) for r in rows)
+    out.append((t("gradcheck.head"), False))
+    for r in rows:
+        flag = "  " + t("gradcheck.bad") if r["disagree"] else ""
+        out.append((f"{r['name']:<{width}}  {r['backprop']: .10e}  {r['numeric']: .10e}  "
+                    f"{r['rel_error']:.2e}{flag}", r["disagree"]))
+    key = "gradcheck.ok" if gc.ok else "gradcheck.fail"
+    out.append((t(key, n=gc.n_disagree, rel=f"{gc.max_rel_error:.2e}", rtol=f"{gc.rtol:g}",
+                  atol=f"{gc.atol:g}"), not gc.ok))
+    return out

@@ -66,6 +66,10 @@ class LiveView:
     batch_size: int = 0
     full_batch: bool = True
     n_train: int = 0
+    inspection: dict | None = None     # the last step explained phase by phase
+    inspection_id: int = 0
+    gradcheck: object = None            # the last gradient check (analysis.GradCheck)
+    gradcheck_id: int = 0
     sample_index: int = 0
     sample_values: tuple = ()      # the sample's values at the input and after each layer
     seed: int = 0
@@ -141,6 +145,16 @@ class LiveSession:
         """Apply settings (``lr``, optimizer hyperparameters, ``optimizer``,
         ``batch_size``) before the next step; each is recorded as an event."""
         self._send(lambda: self._set_hyper(changes))
+
+    def inspect_step(self) -> None:
+        """Pause and run ONE step phase by phase; its records arrive as
+        ``view.inspection`` (``explain``'s dict) with a new ``inspection_id``."""
+        self._send(self._inspect)
+
+    def check_gradients(self, max_params: int = 300) -> None:
+        """Finite differences against backprop for the next step's batch
+        (``view.gradcheck``); the trainer is left as it was."""
+        self._send(lambda: self._gradcheck(max_params))
 
     def select_sample(self, delta: int) -> None:
         """The training sample the network view shows (wraps around)."""
@@ -237,6 +251,25 @@ class LiveSession:
                 self._note("setting_refused", key=key, why=str(e))
                 return
         self._note("settings_applied", keys=", ".join(k for k, _ in items))
+
+    def _inspect(self):
+        from .explain import explain_trainer
+        self._set_playing(False)
+        if self.trainer.diverged:
+            return
+        before = self.trainer.step
+        self._inspection = explain_trainer(self.trainer, name=self.scenario.name)
+        self._inspection_id = getattr(self, "_inspection_id", 0) + 1
+        self._rates.append((time.perf_counter(), self.trainer.step - before))
+        self._log_layers()
+        self.state = self._rest_state()
+
+    def _gradcheck(self, max_params: int):
+        from simtreino.analysis.gradcheck import gradient_check
+        if self.trainer.diverged:
+            return
+        self._gradcheck_result = gradient_check(self.trainer, max_params=max_params)
+        self._gradcheck_id = getattr(self, "_gradcheck_id", 0) + 1
 
     def _select_sample(self, delta: int):
         self.sample_index = (self.sample_index + delta) % max(1, len(self.dataset.x_train))
@@ -397,7 +430,11 @@ class LiveSession:
             optimizer=tr.optimizer, hyper=dict(tr.hyper), schedule=tr.schedule,
             schedule_params=dict(tr.schedule_params),
             batch_size=tr.batch_size, full_batch=tr.full_batch, n_train=len(tr.train),
-            sample_index=self.sample_index, sample_values=self._sample_values(), seed=self.seed)
+            sample_index=self.sample_index, sample_values=self._sample_values(), seed=self.seed,
+            inspection=getattr(self, "_inspection", None),
+            inspection_id=getattr(self, "_inspection_id", 0),
+            gradcheck=getattr(self, "_gradcheck_result", None),
+            gradcheck_id=getattr(self, "_gradcheck_id", 0))
 
     def _sample_values(self) -> tuple:
         tr, x = self.trainer, self.dataset.x_train

@@ -45,6 +45,7 @@ KEYS = [
     ("r", "reset", "binding.reset", True),
     ("R", "reseed", "binding.reseed", False),
     ("h", "hyper", "binding.hyperparams", True),
+    ("b", "inspect", "binding.inspect", True),
     ("s", "save", "binding.save", True),
     ("t", "record", "binding.record", True),
     ("l", "log", "binding.log", False),
@@ -341,6 +342,10 @@ class SimtreinoApp(App):
     def _apply_hyper(self, changes) -> None:
         if changes:
             self.session.set_hyper(changes)
+
+    def action_inspect(self) -> None:
+        from .screens.inspector import InspectorScreen
+        self.push_screen(InspectorScreen(self.session))
 
     def action_help(self) -> None:
         """Our keys only: Textual's own (focus, copy) are not part of the lesson."""

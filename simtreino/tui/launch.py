@@ -6,7 +6,7 @@ from pathlib import Path
 from simtreino.headless.session import LiveSession
 from simtreino.scenario import find_scenario, load_scenario
 
-SCREENS = ("dashboard", "help", "hyper", "picker")
+SCREENS = ("dashboard", "help", "hyper", "picker", "inspect")
 
 
 def open_app(scenario_name: str, seed=None) -> int:
@@ -32,7 +32,7 @@ def train_headless(session: LiveSession, epochs: int) -> None:
 
 
 def screenshot(scenario_name: str, out: str, *, epochs: int = 0, size=(120, 36),
-               screen: str = "dashboard", seed=None) -> int:
+               screen: str = "dashboard", seed=None, page: int = 0) -> int:
     """Train ``epochs`` headlessly, then render the app once and save an SVG."""
     from .app import SimtreinoApp
     scenario = load_scenario(find_scenario(scenario_name))
@@ -49,6 +49,14 @@ def screenshot(scenario_name: str, out: str, *, epochs: int = 0, size=(120, 36),
                 await pilot.press("h")
             elif screen == "picker":
                 await pilot.press("o")
+            elif screen == "inspect":
+                await pilot.press("b")
+                for _ in range(200):          # the worker runs the step
+                    if getattr(app.screen, "_data", None) is not None:
+                        break
+                    await pilot.pause(0.05)
+                for _ in range(page):
+                    await pilot.press("right")
             await pilot.pause(0.3)
             # a blinking cursor would make two screenshots of the same state differ
             from textual.widgets import Input

@@ -212,3 +212,44 @@ def test_divergence_pauses_and_says_why_in_portuguese():
         text = str(app.query_one("#message", Static).render())
         assert "divergiu" in text and "taxa de aprendizado" in text
     drive(script, lang="pt")
+
+
+def test_b_opens_the_inspector_pages_a_step_checks_gradients_and_returns():
+    from simtreino.tui.screens.inspector import InspectorScreen
+
+    async def script(pilot, app):
+        await press(pilot, app, "n", "n")
+        expected = app.session.trainer.theta.copy()
+        await press(pilot, app, "b")
+        assert isinstance(app.screen, InspectorScreen)
+        for _ in range(100):
+            if app.screen._data is not None:
+                break
+            await pilot.pause(0.05)
+        d = app.screen._data
+        assert d["step"] == 3
+        # the inspected step is the fast path's step, bit for bit
+        from simtreino.api import build_trainer
+        ref = build_trainer(load_scenario("xor"))
+        ref.run_steps(3)
+        assert np.array_equal(app.session.trainer.theta, ref.theta)
+        assert "z¹₁" in str(app.screen.query_one("#ins-text").render())
+        await press(pilot, app, "right", "right", "right")
+        assert app.screen.page == 3
+        assert "δ" in str(app.screen.query_one("#ins-text").render())
+        await press(pilot, app, "g")
+        for _ in range(100):
+            if "rel" in str(app.screen.query_one("#ins-check").render()):
+                break
+            await pilot.pause(0.05)
+        assert "DISAGREES" not in str(app.screen.query_one("#ins-check").render())
+        await press(pilot, app, "enter")
+        for _ in range(100):
+            if app.screen._data["step"] == 4:
+                break
+            await pilot.pause(0.05)
+        assert app.screen._data["step"] == 4
+        await press(pilot, app, "escape")
+        assert not isinstance(app.screen, InspectorScreen)
+        assert app.session.trainer.step == 4
+    drive(script)

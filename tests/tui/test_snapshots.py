@@ -20,6 +20,11 @@ CASES = {
     "sine-regression": dict(scenario="sine", epochs=100, screen="dashboard", lang="en"),
     "hyperparameter-form": dict(scenario="xor", epochs=20, screen="hyper", lang="en"),
     "help-screen": dict(scenario="xor", epochs=0, screen="help", lang="pt"),
+    "inspector-forward": dict(scenario="course-221", epochs=0, screen="inspect", lang="en"),
+    "inspector-chain-rule": dict(scenario="course-221", epochs=0, screen="inspect", page=6,
+                                 lang="pt"),
+    "inspector-adam-update": dict(scenario="opt-adam", epochs=1, screen="inspect", page=5,
+                                  lang="en"),
 }
 
 
@@ -36,7 +41,7 @@ def test_snapshot(name, tmp_path):
     try:
         out = tmp_path / f"{name}.svg"
         screenshot(case["scenario"], str(out), epochs=case["epochs"], size=(120, 36),
-                   screen=case["screen"])
+                   screen=case["screen"], page=case.get("page", 0))
     finally:
         i18n.set_lang("en")
     got = normalise(out.read_text())
