@@ -25,7 +25,7 @@ from .activations import activate, derivative, SOFTMAX
 from .losses import loss_and_delta, count_correct
 from .optimizers import update
 from .schedules import schedule_end_epoch, S_LR
-from .jit import kernel
+from .jit import kernel, kernel_inline
 
 # Below this many multiply-adds a product runs as plain loops: a BLAS call
 # costs ~1 us of overhead, more than a whole XOR step.
@@ -130,12 +130,12 @@ def hidden_delta(act, act_param, z, a, da, delta):
             delta[i, j] = da[i, j] * delta[i, j]
 
 
-@kernel
+@kernel_inline
 def view(buf, offset, n, m):
     return buf[offset:offset + n * m].reshape((n, m))
 
 
-@kernel
+@kernel_inline
 def layer_w(theta, layout, l):
     n_in = layout[l, 0]
     n_out = layout[l, 1]
@@ -143,7 +143,7 @@ def layer_w(theta, layout, l):
     return theta[off:off + n_out * n_in].reshape((n_out, n_in))
 
 
-@kernel
+@kernel_inline
 def layer_b(theta, layout, l):
     n_out = layout[l, 1]
     off = layout[l, 3]

@@ -46,6 +46,13 @@ def kernel(fn):
     return njit(**JIT_OPTIONS)(fn)
 
 
+def kernel_inline(fn):
+    """A tiny kernel inlined into its callers at Numba's level: an array
+    view built in a separate function cost ~27 ns, inlined ~15 ns, and a
+    training step of a small network builds dozens of them."""
+    return njit(inline="always", **JIT_OPTIONS)(fn)
+
+
 def cache_is_warm() -> bool:
     """Whether compiled kernels for this version of the core are on disk
     (then starting takes a second, not half a minute of compiling)."""
