@@ -307,6 +307,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "inspector.prev": {"en": "Previous phase", "pt": "Fase anterior"},
     "inspector.next_step": {"en": "Next step", "pt": "Próximo passo"},
     "inspector.gradcheck": {"en": "Gradient check", "pt": "Conferir gradientes"},
+    "inspector.sample_next": {"en": "Next sample", "pt": "Próxima amostra"},
+    "inspector.sample_prev": {"en": "Previous sample", "pt": "Amostra anterior"},
     "inspector.back": {"en": "Back to training", "pt": "Voltar ao treinamento"},
     "binding.metric": {"en": "Loss / accuracy curves", "pt": "Curvas de perda / acurácia"},
     "binding.layer_prev": {"en": "Previous layer", "pt": "Camada anterior"},

@@ -234,6 +234,11 @@ def test_b_opens_the_inspector_pages_a_step_checks_gradients_and_returns():
         ref.run_steps(3)
         assert np.array_equal(app.session.trainer.theta, ref.theta)
         assert "z¹₁" in str(app.screen.query_one("#ins-text").render())
+        await press(pilot, app, "full_stop", "full_stop")     # trace sample 1 only
+        text = str(app.screen.query_one("#ins-text").render())
+        assert "sample 1" in text and "sample 2" not in text
+        await press(pilot, app, "comma", "comma")            # back to every sample
+        assert app.screen.sample is None
         await press(pilot, app, "right", "right", "right")
         assert app.screen.page == 3
         assert "δ" in str(app.screen.query_one("#ins-text").render())

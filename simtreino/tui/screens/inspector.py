@@ -27,6 +27,8 @@ class InspectorScreen(Screen):
         Binding("left,p", "page(-1)", "inspector.prev"),
         Binding("enter", "next_step", "inspector.next_step"),
         Binding("g", "gradcheck", "inspector.gradcheck"),
+        Binding("full_stop", "sample(1)", "inspector.sample_next"),
+        Binding("comma", "sample(-1)", "inspector.sample_prev"),
         Binding("escape,b", "close", "inspector.back"),
     ]
     DEFAULT_CSS = """
@@ -41,6 +43,7 @@ class InspectorScreen(Screen):
         super().__init__()
         self.session = session
         self.page = 0
+        self.sample = None    # None: every row of the batch (up to a few)
         self._seen = session.view.inspection_id
         self._seen_check = session.view.gradcheck_id
         self._data = None
@@ -89,11 +92,21 @@ class InspectorScreen(Screen):
             tabs.append(f" {name} ", style="reverse bold" if i == self.page else "dim")
             tabs.append(" ")
         self.query_one("#ins-tabs", Static).update(tabs)
-        self.query_one("#ins-text", Static).update(Text(render_phase(d, self.page)))
+        shown = d if self.sample is None else dict(d, sample=self.sample)
+        self.query_one("#ins-text", Static).update(Text(render_phase(shown, self.page)))
         self.query_one("#ins-body", VerticalScroll).scroll_home(animate=False)
 
     def action_page(self, delta: int) -> None:
         self.page += delta
+        self._show()
+
+    def action_sample(self, delta: int) -> None:
+        """Trace one sample of the batch (cycling: all rows, row 0, row 1, …)."""
+        if self._data is None:
+            return
+        n = self._data["batch"]["size"]
+        order = [None] + list(range(n))
+        self.sample = order[(order.index(self.sample) + delta) % len(order)]
         self._show()
 
     def action_next_step(self) -> None:
