@@ -11,6 +11,7 @@ order, see ``engine``):
 The trainer never imports anything of the UI; it publishes ``Snapshot``s.
 """
 
+from copy import deepcopy
 from dataclasses import dataclass, field
 import math
 
@@ -354,6 +355,46 @@ class Trainer:
         for l, s in enumerate(self.arch.layers):
             out.append(self.abuf[self.offsets[l]: self.offsets[l] + s.n_out].copy())
         return out
+
+    def dead_units(self, x: np.ndarray | None = None) -> list[tuple[int, int]]:
+        """(layer, unit) of every ReLU unit that outputs 0 for every sample
+        of ``x`` (default: the training set): a unit that no longer learns."""
+        x = self.train.x if x is None else np.ascontiguousarray(x, dtype=self.dtype)
+        relu = [l for l, s in enumerate(self.arch.layers) if s.activation == "relu"]
+        if not relu or len(x) == 0:
+            return []
+        alive = {l: np.zeros(self.arch.layers[l].n_out, bool) for l in relu}
+        d = self.arch.n_inputs
+        for start in range(0, len(x), self.chunk):
+            n = min(self.chunk, len(x) - start)
+            xb = self.xb[: n * d].reshape(n, d)
+            xb[...] = x[start:start + n]
+            E.forward(self.theta, self.arch.layout, self.arch.act_ids, self.arch.act_params,
+                      xb, self.zbuf, self.abuf, self.offsets)
+            for l in relu:
+                m = self.arch.layers[l].n_out
+                a = self.abuf[self.offsets[l]: self.offsets[l] + n * m].reshape(n, m)
+                alive[l] |= (a > 0).any(axis=0)
+        return [(l, int(u)) for l in relu for u in np.flatnonzero(~alive[l])]
+
+    def save_state(self) -> dict:
+        """Everything a step changes (not the data): restore_state() goes back."""
+        return {"theta": self.theta.copy(), "grad": self.grad.copy(),
+                "opt": self.opt.copy(), "counters": self.counters.copy(),
+                "accum": self.accum.copy(), "sched": self.sched.copy(),
+                "order": self.order.copy(), "last_row": self._last_epoch_row.copy(),
+                "epoch_log": deepcopy(self.epoch_log), "step_log": deepcopy(self.step_log),
+                "n_events": len(self.events)}
+
+    def restore_state(self, st: dict) -> None:
+        self.theta[...] = st["theta"]
+        self.grad[...] = st["grad"]
+        self.opt = st["opt"].copy()
+        for name in ("counters", "accum", "sched", "order"):
+            getattr(self, name)[...] = st[name]
+        self._last_epoch_row = st["last_row"].copy()
+        self.epoch_log, self.step_log = deepcopy(st["epoch_log"]), deepcopy(st["step_log"])
+        del self.events[st["n_events"]:]
 
     # ---------------------------------------------------------- snapshots
     def snapshot(self, histograms: bool = False, bins: int = 24,

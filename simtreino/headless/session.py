@@ -22,6 +22,10 @@ from simtreino.scenario.build import build_dataset
 from .params import save_params
 from .runner import Runner
 
+# Conditions a run can be sent to ("run until ..."); those with a number take one.
+BREAKPOINTS = ("loss_below", "loss_above", "grad_norm_above", "dead_relu", "nan")
+BREAKPOINT_NEEDS_VALUE = ("loss_below", "loss_above", "grad_norm_above")
+
 # Speed levels for + and - (steps per second; None = as fast as it goes).
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 50_000, None)
 PUBLISH_SECONDS = 1 / 20
@@ -66,6 +70,9 @@ class LiveView:
     batch_size: int = 0
     full_batch: bool = True
     n_train: int = 0
+    breakpoint: tuple | None = None    # (kind, value) while running to one
+    break_hit: tuple | None = None     # (kind, value, step, detail) of the last one reached
+    break_id: int = 0
     inspection: dict | None = None     # the last step explained phase by phase
     inspection_id: int = 0
     gradcheck: object = None            # the last gradient check (analysis.GradCheck)
@@ -146,6 +153,18 @@ class LiveSession:
         ``batch_size``) before the next step; each is recorded as an event."""
         self._send(lambda: self._set_hyper(changes))
 
+    def run_until(self, kind: str, value: float | None = None) -> None:
+        """Train (step by step, as fast as it goes) until ``kind`` happens —
+        loss below/above ``value``, global gradient norm above ``value``, a
+        ReLU unit silent on every training sample, or a NaN/Inf loss — and
+        stop just BEFORE the step where it happened, so the inspector shows
+        that very step. ``view.break_hit`` says what was reached."""
+        if kind not in BREAKPOINTS:
+            raise ValueError(f"unknown breakpoint {kind!r}; expected one of {', '.join(BREAKPOINTS)}")
+        if kind in BREAKPOINT_NEEDS_VALUE and value is None:
+            raise ValueError(f"breakpoint {kind} needs a value")
+        self._send(lambda: self._start_break(kind, value))
+
     def inspect_step(self) -> None:
         """Pause and run ONE step phase by phase; its records arrive as
         ``view.inspection`` (``explain``'s dict) with a new ``inspection_id``."""
@@ -202,6 +221,8 @@ class LiveSession:
     def _set_playing(self, on: bool):
         if on and self.trainer.diverged:
             return
+        if not on:
+            self._breakpoint = None     # pausing cancels a run to a breakpoint
         self.playing = on
         self.state = "training" if on else self._rest_state()
 
@@ -251,6 +272,53 @@ class LiveSession:
                 self._note("setting_refused", key=key, why=str(e))
                 return
         self._note("settings_applied", keys=", ".join(k for k, _ in items))
+
+    def _start_break(self, kind, value):
+        if self.trainer.diverged:
+            return
+        self._breakpoint = (kind, value)
+        self._dead_at_start = set(self.trainer.dead_units()) if kind == "dead_relu" else set()
+        self._set_playing(True)
+
+    def _break_chunk(self):
+        """Steps one at a time (each one undoable) until the condition holds."""
+        kind, value = self._breakpoint
+        tr = self.trainer
+        end = time.perf_counter() + CHUNK_SECONDS
+        while time.perf_counter() < end and self._commands.empty():
+            saved = tr.save_state()
+            self._runner.advance(1)
+            step = tr.step
+            detail = ""
+            if kind == "nan":
+                hit = tr.diverged
+            elif tr.diverged:           # diverged before the condition: say so
+                self._breakpoint = None
+                self._set_playing(False)
+                return
+            else:
+                loss = float(tr.snapshot().last_loss)
+                if kind == "loss_below":
+                    hit, detail = loss < value, f"{loss:.6g}"
+                elif kind == "loss_above":
+                    hit, detail = loss > value, f"{loss:.6g}"
+                elif kind == "grad_norm_above":
+                    g = float(np.linalg.norm(tr.grad))
+                    hit, detail = g > value, f"{g:.6g}"
+                else:  # dead_relu
+                    new = sorted(set(tr.dead_units()) - self._dead_at_start)
+                    hit = bool(new)
+                    detail = ", ".join(f"{l + 1}:{u + 1}" for l, u in new[:5])
+            if hit:
+                tr.restore_state(saved)     # back to just before the step it happened in
+                self._breakpoint = None
+                self._break_hit = (kind, value, step, detail)
+                self._break_id = getattr(self, "_break_id", 0) + 1
+                self._set_playing(False)
+                self._note("breakpoint_hit", step=step, what=kind, detail=detail)
+                self._log_layers()
+                return
+        self._log_layers()
 
     def _inspect(self):
         from .explain import explain_trainer
@@ -371,6 +439,9 @@ class LiveSession:
 
     def _play_chunk(self):
         tr = self.trainer
+        if getattr(self, "_breakpoint", None):
+            self._break_chunk()
+            return
         if self.speed is None:
             n = getattr(self, "_chunk", 1)
             t0 = time.perf_counter()
@@ -431,6 +502,9 @@ class LiveSession:
             schedule_params=dict(tr.schedule_params),
             batch_size=tr.batch_size, full_batch=tr.full_batch, n_train=len(tr.train),
             sample_index=self.sample_index, sample_values=self._sample_values(), seed=self.seed,
+            breakpoint=getattr(self, "_breakpoint", None),
+            break_hit=getattr(self, "_break_hit", None),
+            break_id=getattr(self, "_break_id", 0),
             inspection=getattr(self, "_inspection", None),
             inspection_id=getattr(self, "_inspection_id", 0),
             gradcheck=getattr(self, "_gradcheck_result", None),

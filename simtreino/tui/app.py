@@ -46,6 +46,7 @@ KEYS = [
     ("R", "reseed", "binding.reseed", False),
     ("h", "hyper", "binding.hyperparams", True),
     ("b", "inspect", "binding.inspect", True),
+    ("k", "breakpoint", "binding.breakpoint", False),
     ("s", "save", "binding.save", True),
     ("t", "record", "binding.record", True),
     ("l", "log", "binding.log", False),
@@ -143,6 +144,10 @@ class SimtreinoApp(App):
         if self._drawn.get("version") == view.version:
             return
         self._drawn["version"] = view.version
+        if view.break_id != getattr(self, "_break_seen", 0):
+            self._break_seen = view.break_id
+            if view.break_hit is not None:
+                self.action_inspect()
         self.query_one(StatusBar).show(view)
         self._draw_message(view)
         # a panel is redrawn when its time has come, and always once the
@@ -268,7 +273,10 @@ class SimtreinoApp(App):
         elif view.state == "compiling":
             msg = t("state.compiling")
         elif view.message:
-            msg = t("msg." + view.message, **view.message_args)
+            args = dict(view.message_args)
+            if view.message == "breakpoint_hit":
+                args["what"] = t("breakpoint." + args["what"])
+            msg = t("msg." + view.message, **args)
         else:
             msg = scenario_description(view.scenario)
         self.query_one("#message", Static).update(msg)
@@ -342,6 +350,15 @@ class SimtreinoApp(App):
     def _apply_hyper(self, changes) -> None:
         if changes:
             self.session.set_hyper(changes)
+
+    def action_breakpoint(self) -> None:
+        from .screens.breakpoint import BreakpointScreen
+        self.push_screen(BreakpointScreen(), self._run_until)
+
+    def _run_until(self, choice) -> None:
+        if choice:
+            self._break_seen = self.session.view.break_id
+            self.session.run_until(*choice)
 
     def action_inspect(self) -> None:
         from .screens.inspector import InspectorScreen

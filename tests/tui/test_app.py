@@ -258,3 +258,28 @@ def test_b_opens_the_inspector_pages_a_step_checks_gradients_and_returns():
         assert not isinstance(app.screen, InspectorScreen)
         assert app.session.trainer.step == 4
     drive(script)
+
+
+def test_k_runs_until_the_loss_falls_below_a_value_then_opens_the_inspector():
+    from simtreino.tui.screens.breakpoint import BreakpointScreen
+    from simtreino.tui.screens.inspector import InspectorScreen
+    from textual.widgets import OptionList
+
+    async def script(pilot, app):
+        await press(pilot, app, "k")
+        assert isinstance(app.screen, BreakpointScreen)
+        app.screen.query_one("#bp-value", Input).value = "0.3"
+        app.screen.query_one(OptionList).highlighted = 0      # loss below a value
+        await press(pilot, app, "enter")
+        for _ in range(200):
+            if isinstance(app.screen, InspectorScreen) and app.screen._data is not None:
+                break
+            await pilot.pause(0.05)
+        assert isinstance(app.screen, InspectorScreen)
+        kind, value, step, _ = app.session.view.break_hit
+        assert kind == "loss_below" and value == 0.3
+        d = app.screen._data
+        assert d["step"] == step                       # the step where it happened
+        loss = next(p for p in d["phases"] if p["phase"] == "loss")["loss"]
+        assert loss < 0.3
+    drive(script)

@@ -201,3 +201,25 @@ def test_schedule_changed_mid_run_continues_from_the_current_epoch():
     with pytest.raises(KeyError):
         tr.set_hyper("schedule.t_max", 3)
     assert [e.key for e in tr.events][-3:] == ["schedule", "schedule.step_size", "schedule.gamma"]
+
+
+def test_save_and_restore_state_replays_the_same_steps():
+    tr = build(CONFIGS[1])
+    tr.run_steps(7)
+    st = tr.save_state()
+    tr.run_steps(9)
+    after = tr.theta.copy()
+    tr.restore_state(st)
+    assert tr.step == 7
+    tr.run_steps(9)
+    assert np.array_equal(tr.theta, after)
+
+
+def test_dead_units_finds_relu_units_silent_on_every_sample():
+    x, t, labels = classification_data(0)
+    tr = make_trainer([(4, "relu", None), (3, "softmax", None)], x, t, labels,
+                      loss="cross_entropy")
+    assert tr.dead_units() == []
+    tr.weight(0)[2] = 0.0
+    tr.bias(0)[2] = -1.0          # unit 2 now outputs 0 for every input
+    assert tr.dead_units() == [(0, 2)]

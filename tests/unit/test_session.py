@@ -119,3 +119,47 @@ def test_decision_boundary_field_covers_the_data(session):
     xmin, xmax, ymin, ymax = f.extent
     assert xmin < 0 and xmax > 1 and ymin < 0 and ymax > 1
     np.testing.assert_allclose(f.values.sum(axis=2), 1.0)
+
+
+@pytest.mark.parametrize("kind,value", [("loss_below", 0.3), ("loss_below", 0.01),
+                                        ("grad_norm_above", 0.4)])
+def test_breakpoint_stops_just_before_the_step_where_it_happens(kind, value):
+    s = LiveSession(load_scenario("xor")).start()
+    try:
+        s.run_until(kind, value)
+        assert wait_for(lambda: s.view.break_id == 1, 30)
+        kind_hit, _, step, detail = s.view.break_hit
+        tr = s.trainer
+        assert kind_hit == kind and tr.step == step - 1
+        # the step it stopped before is the one where the condition first holds
+        from simtreino.api import build_trainer
+        ref = build_trainer(load_scenario("xor"))
+        losses = []
+        for _ in range(step):
+            ref.run_steps(1)
+            losses.append(ref.snapshot().last_loss if kind == "loss_below"
+                          else float(np.linalg.norm(ref.grad)))
+        holds = [(v < value) if kind == "loss_below" else (v > value) for v in losses]
+        assert holds.index(True) == step - 1
+        assert np.array_equal(tr.theta, build_and_run(step - 1))
+    finally:
+        s.close()
+
+
+def build_and_run(steps):
+    from simtreino.api import build_trainer
+    ref = build_trainer(load_scenario("xor"))
+    ref.run_steps(steps)
+    return ref.theta
+
+
+def test_nan_breakpoint_stops_before_the_loss_becomes_nan():
+    s = LiveSession(load_scenario("xor")).start()
+    try:
+        s.set_hyper({"lr": 1e6})
+        s.run_until("nan")
+        assert wait_for(lambda: s.view.break_id == 1, 30)
+        assert not s.trainer.diverged and s.view.state != "diverged"
+        assert s.trainer.step == s.view.break_hit[2] - 1
+    finally:
+        s.close()
