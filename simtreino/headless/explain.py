@@ -596,6 +596,80 @@ def _chain_text(o, d) -> None:
     o.note(t("explain.chain_check", value=fmt(c["grad_weight"])))
 
 
+def weight_chain(d: dict, layer: int, j: int, k: int) -> dict:
+    """The chain of factors behind ∂E/∂w for the weight from input k to unit
+    j of ``layer`` (0-based), from ``explain``'s dict: per sample,
+    ∂E/∂w = δⱼ · inₖ with δⱼ = ∂E/∂aⱼ · f′(zⱼ), and for a hidden layer
+    ∂E/∂aⱼ = Σᵢ δᵢ(next layer) · wᵢⱼ(next layer). ``sum`` equals the
+    backpropagated ``grad_weight`` (the test suite checks it)."""
+    phases = d["phases"]
+    fw = {p["layer"]: p for p in phases if p["phase"] == "forward"}
+    bw = {p["layer"]: p for p in phases if p["phase"] == "backward"}
+    loss = next(p for p in phases if p["phase"] == "loss")
+    last = max(fw)
+    rows = []
+    for s in range(len(fw[layer]["input"])):
+        x = fw[layer]["input"][s][k]
+        delta = bw[layer]["delta"][s][j]
+        if layer == last:
+            dl_da = loss["dloss_da"][s][j]
+            terms = None
+        else:
+            nxt = bw[layer + 1]
+            dl_da = nxt["dloss_da_prev"][s][j]
+            w_next = fw[layer + 1]["weight"]
+            terms = [(nxt["delta"][s][i], w_next[i][j]) for i in range(len(w_next))]
+        fprime = bw[layer + 1]["fprime_prev"][s][j] if layer < last else None
+        rows.append({"input": x, "dloss_da": dl_da, "terms": terms, "fprime": fprime,
+                     "delta": delta, "product": delta * x})
+    return {"layer": layer, "row": j, "col": k, "per_sample": rows,
+            "sum": float(sum(r["product"] for r in rows)),
+            "grad_weight": bw[layer]["grad_weight"][j][k], "last": layer == last,
+            "activation": fw[layer]["activation"], "loss": loss["kind"]}
+
+
+def render_weight_chain(d: dict, layer: int, j: int, k: int, lang: str | None = None) -> str:
+    """``weight_chain`` as text with every number substituted."""
+    before = get_lang()
+    if lang is not None:
+        set_lang(lang)
+    try:
+        c = weight_chain(d, layer, j, k)
+        o = _Out(False)
+        sup, nsup = _sup(layer), _sup(layer + 1)
+        w = f"w{sup}{_idx(j, k)}"
+        o.heading(t("explain.weight_chain", weight=w, layer=layer + 1, j=j + 1,
+                    src=_in_name(layer, k)))
+        o.line(f"∂E/∂{w} = Σₛ δ{sup}{_idx(j)} · {_in_name(layer, k)}")
+        if c["last"]:
+            o.line(f"δ{sup}{_idx(j)} = ∂E/∂o{_idx(j)} · f′(z{sup}{_idx(j)})   ({c['loss']}, "
+                   f"{c['activation']})")
+        else:
+            o.line(f"δ{sup}{_idx(j)} = ∂E/∂a{sup}{_idx(j)} · f′(z{sup}{_idx(j)}),   "
+                   f"∂E/∂a{sup}{_idx(j)} = Σᵢ δ{nsup}ᵢ · w{nsup}ᵢ{_idx(j)}")
+        rows = c["per_sample"]
+        shown = rows if d["sample"] is None else [rows[d["sample"]]]
+        first = 0 if d["sample"] is None else d["sample"]
+        for s, r in enumerate(shown[:MAX_ROWS], start=first):
+            o.line(f"{t('explain.sample', s=s)}:")
+            if r["terms"] is not None:
+                terms = " + ".join(f"{_p(a)}{_p(b)}" for a, b in r["terms"])
+                o.line(f"  ∂E/∂a = {terms} = {fmt(r['dloss_da'])}")
+                o.line(f"  δ = ∂E/∂a · f′(z) = {_p(r['dloss_da'])}{_p(r['fprime'])} "
+                       f"= {fmt(r['delta'])}")
+            else:
+                o.line(f"  δ = {fmt(r['delta'])}   (∂E/∂o = {fmt(r['dloss_da'])})")
+            o.line(f"  δ · {_in_name(layer, k)} = {_p(r['delta'])}{_p(r['input'])} "
+                   f"= {fmt(r['product'])}")
+        if len(rows) <= MAX_ROWS and d["sample"] is None:
+            o.line(f"∂E/∂{w} = " + " + ".join(_p(r["product"]) for r in rows)
+                   + f" = {fmt(c['sum'])}")
+        o.note(t("explain.chain_check", value=fmt(c["grad_weight"])))
+        return o.text()
+    finally:
+        set_lang(before)
+
+
 GRADCHECK_WORST = 10
 
 

@@ -248,6 +248,13 @@ def test_b_opens_the_inspector_pages_a_step_checks_gradients_and_returns():
                 break
             await pilot.pause(0.05)
         assert "DISAGREES" not in str(app.screen.query_one("#ins-check").render())
+        # select w¹₂₂ (layer 0, unit 1, input 1) and read its chain of factors
+        await press(pilot, app, "u", "w")
+        assert app.screen.weight == (0, 1, 1)
+        text = str(app.screen.query_one("#ins-text").render())
+        assert "w¹₂₂" in text and "∂E/∂a" in text
+        await press(pilot, app, "L")
+        assert app.screen.weight == (1, 0, 0)
         await press(pilot, app, "enter")
         for _ in range(100):
             if app.screen._data["step"] == 4:

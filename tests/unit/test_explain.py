@@ -246,3 +246,25 @@ def test_does_not_import_the_ui(module):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == ""
+
+
+def test_the_chain_of_factors_of_every_weight_sums_to_its_gradient():
+    from simtreino.headless.explain import explain, render_weight_chain, weight_chain
+    from simtreino.scenario import find_scenario, load_scenario
+    for name in ("course-221", "spirals"):
+        d = explain(load_scenario(find_scenario(name)), step=2)
+        rel = 1e-12 if d["dtype"] == "float64" else 1e-4    # spirals is float32
+        for p in (p for p in d["phases"] if p["phase"] == "backward"):
+            gw = p["grad_weight"]
+            for j in range(min(3, len(gw))):
+                for k in range(min(3, len(gw[0]))):
+                    c = weight_chain(d, p["layer"], j, k)
+                    assert c["sum"] == pytest.approx(gw[j][k], rel=rel, abs=1e-12)
+                    for r in c["per_sample"]:
+                        if r["terms"] is not None:   # hidden layer: the sum over the next layer
+                            assert sum(a * b for a, b in r["terms"]) == pytest.approx(
+                                r["dloss_da"], rel=rel, abs=1e-12)
+                            assert r["dloss_da"] * r["fprime"] == pytest.approx(
+                                r["delta"], rel=rel, abs=1e-12)
+        text = render_weight_chain(d, 0, 0, 1)
+        assert "∂E/∂w¹" in text and "δ" in text

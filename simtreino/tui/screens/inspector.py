@@ -15,7 +15,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from simtreino.headless.explain import gradcheck_report, phase_titles, render_phase
+from simtreino.headless.explain import (gradcheck_report, phase_titles, render_phase,
+                                        render_weight_chain)
 from simtreino.i18n import t
 
 from . import localize_bindings
@@ -27,6 +28,11 @@ class InspectorScreen(Screen):
         Binding("left,p", "page(-1)", "inspector.prev"),
         Binding("enter", "next_step", "inspector.next_step"),
         Binding("g", "gradcheck", "inspector.gradcheck"),
+        # (arrow up/down scroll the page, so units move with u / U)
+        Binding("u", "unit(1)", "inspector.unit_next"),
+        Binding("U", "unit(-1)", "inspector.unit_prev"),
+        Binding("w", "input(1)", "inspector.input_next"),
+        Binding("L", "next_layer", "inspector.layer_next"),
         Binding("full_stop", "sample(1)", "inspector.sample_next"),
         Binding("comma", "sample(-1)", "inspector.sample_prev"),
         Binding("escape,b", "close", "inspector.back"),
@@ -44,6 +50,7 @@ class InspectorScreen(Screen):
         self.session = session
         self.page = 0
         self.sample = None    # None: every row of the batch (up to a few)
+        self.weight = (0, 0, 0)   # (layer, unit j, input k) whose chain of factors is shown
         self._seen = session.view.inspection_id
         self._seen_check = session.view.gradcheck_id
         self._data = None
@@ -82,7 +89,7 @@ class InspectorScreen(Screen):
         d = self._data
         if d is None:
             return
-        titles = phase_titles(d)
+        titles = phase_titles(d) + [t("inspector.weight")]
         self.page = max(0, min(self.page, len(titles) - 1))
         self.query_one("#ins-title", Static).update(t(
             "inspector.title", scenario=d["scenario"], step=d["step"], epoch=d["epoch"],
@@ -93,12 +100,44 @@ class InspectorScreen(Screen):
             tabs.append(" ")
         self.query_one("#ins-tabs", Static).update(tabs)
         shown = d if self.sample is None else dict(d, sample=self.sample)
-        self.query_one("#ins-text", Static).update(Text(render_phase(shown, self.page)))
+        if self.page == len(titles) - 1:
+            body = render_weight_chain(shown, *self.weight)
+        else:
+            body = render_phase(shown, self.page)
+        self.query_one("#ins-text", Static).update(Text(body))
         self.query_one("#ins-body", VerticalScroll).scroll_home(animate=False)
 
     def action_page(self, delta: int) -> None:
         self.page += delta
         self._show()
+
+    def _shape(self, layer: int) -> tuple[int, int]:
+        w = next(p for p in self._data["phases"]
+                 if p["phase"] == "forward" and p["layer"] == layer)["weight"]
+        return len(w), len(w[0])
+
+    def _select(self, layer: int, j: int, k: int) -> None:
+        """Move the selected weight and show its chain of factors."""
+        if self._data is None:
+            return
+        n_layers = sum(p["phase"] == "forward" for p in self._data["phases"])
+        layer %= n_layers
+        rows, cols = self._shape(layer)
+        self.weight = (layer, j % rows, k % cols)
+        self.page = len(phase_titles(self._data))     # the weight page
+        self._show()
+
+    def action_unit(self, delta: int) -> None:
+        layer, j, k = self.weight
+        self._select(layer, j + delta, k)
+
+    def action_input(self, delta: int) -> None:
+        layer, j, k = self.weight
+        self._select(layer, j, k + delta)
+
+    def action_next_layer(self) -> None:
+        layer, j, k = self.weight
+        self._select(layer + 1, 0, 0)
 
     def action_sample(self, delta: int) -> None:
         """Trace one sample of the batch (cycling: all rows, row 0, row 1, …)."""
