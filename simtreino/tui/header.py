@@ -57,4 +57,7 @@ class StatusBar(Static):
         if view.state == "training":
             second.append(f"   {view.measured_speed:,.0f} {t('header.measured')}", style="dim")
         second.append(f"   {t('header.seed')} {view.seed}", style="dim")
-        self.update(Text("\n").join([line, second]))
+        out = Text("\n").join([line, second])
+        out.no_wrap = True            # a long name must not push the metrics line away
+        out.overflow = "ellipsis"
+        self.update(out)
