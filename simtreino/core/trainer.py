@@ -327,11 +327,9 @@ class Trainer:
         acc = correct / len(split) if len(split.labels) else math.nan
         return float(loss), acc
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """Network output for inputs ``x`` (n, features), in chunks."""
-        x = np.ascontiguousarray(x, dtype=self.dtype)
-        out = np.empty((len(x), self.arch.n_outputs), self.dtype)
-        L = len(self.arch.layers)
+    def _forward_chunks(self, x: np.ndarray):
+        """Forward ``x`` through the network in chunks of the buffer size;
+        yields (start, n) while the buffers hold that chunk's values."""
         d = self.arch.n_inputs
         for start in range(0, len(x), self.chunk):
             n = min(self.chunk, len(x) - start)
@@ -339,22 +337,28 @@ class Trainer:
             xb[...] = x[start:start + n]
             E.forward(self.theta, self.arch.layout, self.arch.act_ids, self.arch.act_params,
                       xb, self.zbuf, self.abuf, self.offsets)
-            o = self.offsets[L - 1]
-            out[start:start + n] = self.abuf[o: o + n * self.arch.n_outputs].reshape(n, -1)
+            yield start, n
+
+    def _layer_out(self, l: int, n: int) -> np.ndarray:
+        m = self.arch.layers[l].n_out
+        return self.abuf[self.offsets[l]: self.offsets[l] + n * m].reshape(n, m)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Network output for inputs ``x`` (n, features), in chunks."""
+        x = np.ascontiguousarray(x, dtype=self.dtype)
+        out = np.empty((len(x), self.arch.n_outputs), self.dtype)
+        last = len(self.arch.layers) - 1
+        for start, n in self._forward_chunks(x):
+            out[start:start + n] = self._layer_out(last, n)
         return out
 
     def activations(self, x_row: np.ndarray) -> list[np.ndarray]:
         """The values of one sample at the input and after every layer
         (for drawing the network); the same forward kernels as training."""
-        d = self.arch.n_inputs
-        xb = self.xb[:d].reshape(1, d)
-        xb[0] = x_row
-        E.forward(self.theta, self.arch.layout, self.arch.act_ids, self.arch.act_params,
-                  xb, self.zbuf, self.abuf, self.offsets)
-        out = [xb[0].copy()]
-        for l, s in enumerate(self.arch.layers):
-            out.append(self.abuf[self.offsets[l]: self.offsets[l] + s.n_out].copy())
-        return out
+        x = np.ascontiguousarray(np.reshape(x_row, (1, -1)), dtype=self.dtype)
+        for _ in self._forward_chunks(x):
+            return [x[0].copy()] + [self._layer_out(l, 1)[0].copy()
+                                    for l in range(len(self.arch.layers))]
 
     def dead_units(self, x: np.ndarray | None = None) -> list[tuple[int, int]]:
         """(layer, unit) of every ReLU unit that outputs 0 for every sample
@@ -364,17 +368,9 @@ class Trainer:
         if not relu or len(x) == 0:
             return []
         alive = {l: np.zeros(self.arch.layers[l].n_out, bool) for l in relu}
-        d = self.arch.n_inputs
-        for start in range(0, len(x), self.chunk):
-            n = min(self.chunk, len(x) - start)
-            xb = self.xb[: n * d].reshape(n, d)
-            xb[...] = x[start:start + n]
-            E.forward(self.theta, self.arch.layout, self.arch.act_ids, self.arch.act_params,
-                      xb, self.zbuf, self.abuf, self.offsets)
+        for _, n in self._forward_chunks(x):
             for l in relu:
-                m = self.arch.layers[l].n_out
-                a = self.abuf[self.offsets[l]: self.offsets[l] + n * m].reshape(n, m)
-                alive[l] |= (a > 0).any(axis=0)
+                alive[l] |= (self._layer_out(l, n) > 0).any(axis=0)
         return [(l, int(u)) for l in relu for u in np.flatnonzero(~alive[l])]
 
     def save_state(self) -> dict:
