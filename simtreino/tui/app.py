@@ -23,7 +23,7 @@ from simtreino.i18n import scenario_description, t
 
 from .header import StatusBar, fmt
 from .network_view import NetworkView
-from .widgets import Band, Heatmap, Histogram, LinePlot, Series
+from .widgets import Heatmap, Histogram, LinePlot, Series
 
 REDRAW_SECONDS = 1 / 20
 # Plots cost tens of milliseconds each to draw: they refresh less often than
@@ -243,11 +243,15 @@ class SimtreinoApp(App):
         plot = self.query_one("#bands", LinePlot)
         plot.log_y = False
         if len(bands):
+            # five lines (min, quartiles, median, max): plainer than shaded
+            # bands, and readable where the bands would overlap
             s = bands[:, 0]
-            plot.set_bands(s, [Band(bands[:, 1], bands[:, 5], GRAY, "min–max"),
-                               Band(bands[:, 2], bands[:, 4], BLUE, "p25–p75")],
-                           median=(bands[:, 3], WHITE), median_label=t("panel.median"))
-            plot.set_labels(title=f"{t('panel.weights_over_time')} · {title}",
+            plot.set_series([Series("min / max", s, bands[:, 1], GRAY),
+                             Series("p25 / p75", s, bands[:, 2], BLUE),
+                             Series(t("panel.median"), s, bands[:, 3], WHITE),
+                             Series("", s, bands[:, 4], BLUE),
+                             Series("", s, bands[:, 5], GRAY)],
+                            title=f"{t('panel.weights_over_time')} · {title}",
                             xlabel=t("header.step"))
 
     def _draw_network(self, view):
