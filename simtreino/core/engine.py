@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from .activations import activate, derivative, SOFTMAX
+from .activations import activate, derivative
 from .losses import loss_and_delta, count_correct
 from .optimizers import update
 from .schedules import schedule_end_epoch, S_LR

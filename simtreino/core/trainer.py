@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from . import engine as E
-from .activations import ACTIVATIONS, derivative, SOFTMAX
+from .activations import ACTIVATIONS, derivative
 from .arrays import zeros
 from .history import Decimated
 from .hyper import resolve

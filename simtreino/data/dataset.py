@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from simtreino.core.hyper import resolve
-from simtreino.data.csvdata import TASKS, load_csv
+from simtreino.data.csvdata import load_csv
 from simtreino.data.errors import DataError
 from simtreino.data.generators import GENERATOR_FUNCS, GENERATORS, n_classes_of
 from simtreino.data.prep import Normalizer, split_indices

@@ -7,7 +7,7 @@ worker replaces (one reference assignment) at most ~15 times a second.
 Nothing here imports the UI, so the session is tested without a screen.
 """
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 import math
 import queue
 import threading

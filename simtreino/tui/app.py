@@ -13,7 +13,6 @@ import time
 
 import numpy as np
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.widgets import Footer, Static
@@ -397,6 +396,5 @@ class SimtreinoApp(App):
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)
         for keys, action, desc, _ in KEYS:
-            name = action.split("(")[0]
             yield SystemCommand(t(desc), f"{t('palette.key')} {KEY_DISPLAY.get(keys, keys)}",
                                 (lambda a=action: self.run_action(a)))
