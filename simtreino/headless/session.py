@@ -103,6 +103,14 @@ class LiveSession:
         self._field = None
         self._message, self._message_args = "", {}
         self._version = 0
+        self._last_pub = -math.inf
+        self._chunk = 1                 # steps per chunk at full speed (adapts)
+        self._due = None                # the paced timeline (None: start afresh)
+        self._breakpoint = None         # (kind, value) while running to one
+        self._dead_at_start = set()
+        self._break_hit, self._break_id = None, 0
+        self._inspection, self._inspection_id = None, 0
+        self._gradcheck_result, self._gradcheck_id = None, 0
         self.view: LiveView = self._make_view()
         self._thread = threading.Thread(target=self._loop, name="simtreino-trainer", daemon=True)
 
@@ -184,6 +192,22 @@ class LiveSession:
 
     def toggle_recording(self, path) -> None:
         self._send(lambda: self._toggle_recording(path))
+
+    def train_now(self, epochs: int) -> None:
+        """Train ``epochs`` in the calling thread, then publish the view.
+        Only before ``start()`` (screenshots, tests): afterwards the worker
+        owns the trainer. ~200 chunks, so the per-layer histories (logged
+        once a chunk) have points."""
+        if self._thread.is_alive():
+            raise RuntimeError("train_now() is for a session whose worker has not started")
+        tr = self.trainer
+        target = tr.epoch + epochs
+        chunk = max(1, epochs * tr.steps_per_epoch // 200)
+        while tr.epoch < target and not tr.diverged:
+            self._run(chunk, stop_epoch=target)
+        self.state = self._rest_state()
+        self._compute_field(force=True)
+        self._publish(force=True)
 
     def wait_idle(self, timeout: float = 30.0) -> None:
         """Block until the worker has run every queued command (tests)."""
@@ -313,7 +337,7 @@ class LiveSession:
                 tr.restore_state(saved)     # back to just before the step it happened in
                 self._breakpoint = None
                 self._break_hit = (kind, value, step, detail)
-                self._break_id = getattr(self, "_break_id", 0) + 1
+                self._break_id += 1
                 self._set_playing(False)
                 self._note("breakpoint_hit", step=step, what=kind, detail=detail)
                 self._log_layers()
@@ -327,7 +351,7 @@ class LiveSession:
             return
         before = self.trainer.step
         self._inspection = explain_trainer(self.trainer, name=self.scenario.name)
-        self._inspection_id = getattr(self, "_inspection_id", 0) + 1
+        self._inspection_id += 1
         self._rates.append((time.perf_counter(), self.trainer.step - before))
         self._log_layers()
         self.state = self._rest_state()
@@ -337,7 +361,7 @@ class LiveSession:
         if self.trainer.diverged:
             return
         self._gradcheck_result = gradient_check(self.trainer, max_params=max_params)
-        self._gradcheck_id = getattr(self, "_gradcheck_id", 0) + 1
+        self._gradcheck_id += 1
 
     def _select_sample(self, delta: int):
         self.sample_index = (self.sample_index + delta) % max(1, len(self.dataset.x_train))
@@ -439,11 +463,11 @@ class LiveSession:
 
     def _play_chunk(self):
         tr = self.trainer
-        if getattr(self, "_breakpoint", None):
+        if self._breakpoint:
             self._break_chunk()
             return
         if self.speed is None:
-            n = getattr(self, "_chunk", 1)
+            n = self._chunk
             t0 = time.perf_counter()
             self._run(n)
             dt = time.perf_counter() - t0
@@ -453,7 +477,7 @@ class LiveSession:
             # keep the pace on a timeline, so the time spent drawing and
             # logging between chunks does not slow the asked speed down
             now = time.perf_counter()
-            due = getattr(self, "_due", now)
+            due = now if self._due is None else self._due
             if due < now - 0.2:          # fell behind (a pause, a slow chunk): start afresh
                 due = now
             n = max(1, int(round(self.speed * CHUNK_SECONDS)))
@@ -463,7 +487,7 @@ class LiveSession:
             if rest > 0:
                 self._wake.wait(rest)    # a key press wakes it early
                 self._wake.clear()
-        if tr.epoch >= self.target_epochs and self.playing and not getattr(self, "_went_on", False):
+        if tr.epoch >= self.target_epochs and self.playing and not self._went_on:
             # the planned run is over: stop once; pressing play again goes on
             self.playing = False
             self.state = "finished"
@@ -471,7 +495,7 @@ class LiveSession:
 
     def _publish(self, force: bool):
         now = time.perf_counter()
-        if not force and now - getattr(self, "_last_pub", -math.inf) < PUBLISH_SECONDS:
+        if not force and now - self._last_pub < PUBLISH_SECONDS:
             return
         self._last_pub = now
         self._compute_field(force=False)
@@ -502,13 +526,9 @@ class LiveSession:
             schedule_params=dict(tr.schedule_params),
             batch_size=tr.batch_size, full_batch=tr.full_batch, n_train=len(tr.train),
             sample_index=self.sample_index, sample_values=self._sample_values(), seed=self.seed,
-            breakpoint=getattr(self, "_breakpoint", None),
-            break_hit=getattr(self, "_break_hit", None),
-            break_id=getattr(self, "_break_id", 0),
-            inspection=getattr(self, "_inspection", None),
-            inspection_id=getattr(self, "_inspection_id", 0),
-            gradcheck=getattr(self, "_gradcheck_result", None),
-            gradcheck_id=getattr(self, "_gradcheck_id", 0))
+            breakpoint=self._breakpoint, break_hit=self._break_hit, break_id=self._break_id,
+            inspection=self._inspection, inspection_id=self._inspection_id,
+            gradcheck=self._gradcheck_result, gradcheck_id=self._gradcheck_id)
 
     def _sample_values(self) -> tuple:
         tr, x = self.trainer, self.dataset.x_train

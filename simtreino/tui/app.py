@@ -113,11 +113,15 @@ class SimtreinoApp(App):
         self.session.start()
         if self.autoplay:
             self.session.play()
-        has_2d = self.session.dataset.n_features == 2
-        self.query_one("#field").display = has_2d
-        self.query_one("#curve").display = self.session.dataset.n_features == 1
+        self._fit_panels_to_data()
         self.set_interval(REDRAW_SECONDS, self.redraw)
         self.redraw()
+
+    def _fit_panels_to_data(self) -> None:
+        """The decision boundary for 2 inputs, the predicted curve for 1."""
+        n = self.session.dataset.n_features
+        self.query_one("#field").display = n == 2
+        self.query_one("#curve").display = n == 1
 
     def on_unmount(self) -> None:
         self.session.close()
@@ -388,9 +392,7 @@ class SimtreinoApp(App):
         self.session = LiveSession(scenario)
         self._drawn.clear()
         self.session.start()
-        has_2d = self.session.dataset.n_features == 2
-        self.query_one("#field").display = has_2d
-        self.query_one("#curve").display = self.session.dataset.n_features == 1
+        self._fit_panels_to_data()
         self.session.play()
 
     def get_system_commands(self, screen):

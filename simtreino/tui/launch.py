@@ -16,28 +16,13 @@ def open_app(scenario_name: str, seed=None) -> int:
     return 0
 
 
-def train_headless(session: LiveSession, epochs: int) -> None:
-    """Advance a session that has not started its thread (so this thread
-    may drive it), then publish its view."""
-    tr = session.trainer
-    target = tr.epoch + epochs
-    # ~200 chunks, so the per-layer histories (logged once a chunk) have points
-    chunk = max(1, epochs * tr.steps_per_epoch // 200)
-    while tr.epoch < target and not tr.diverged:
-        session._run(min(chunk, max(1, (target - tr.epoch) * tr.steps_per_epoch)))
-    session.state = session._rest_state()
-    session._publish(force=True)
-    session._compute_field(force=True)
-    session._publish(force=True)
-
-
 def screenshot(scenario_name: str, out: str, *, epochs: int = 0, size=(120, 36),
                screen: str = "dashboard", seed=None, page: int = 0) -> int:
     """Train ``epochs`` headlessly, then render the app once and save an SVG."""
     from .app import SimtreinoApp
     scenario = load_scenario(find_scenario(scenario_name))
     session = LiveSession(scenario, seed=seed)
-    train_headless(session, epochs)
+    session.train_now(epochs)
     app = SimtreinoApp(scenario, session=session, autoplay=False)
 
     async def shoot():

@@ -5,6 +5,13 @@ or the widget's size changed. ``render_count`` counts real rebuilds."""
 from rich.text import Text
 
 
+def set_texts(widget, **texts) -> None:
+    """Set the given text attributes (title, xlabel, ...); ``None`` keeps one."""
+    for name, value in texts.items():
+        if value is not None:
+            setattr(widget, name, value)
+
+
 class CachedRender:
     """Mixin for a Widget with ``_build(width, height) -> Text``."""
 

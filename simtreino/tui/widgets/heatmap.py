@@ -34,6 +34,7 @@ from rich.text import Span, Text
 from textual.strip import Strip
 from textual.widget import Widget
 
+from .cached import set_texts
 from .colors import (
     BACKGROUND,
     class_color,
@@ -387,12 +388,7 @@ class Heatmap(Widget):
                    ylabel: str | None = None, class_names: Sequence[str] | None = None,
                    no_data_text: str | None = None) -> None:
         """Change the texts (e.g. after a language switch); ``None`` keeps a text."""
-        if title is not None:
-            self.title = title
-        if xlabel is not None:
-            self.xlabel = xlabel
-        if ylabel is not None:
-            self.ylabel = ylabel
+        set_texts(self, title=title, xlabel=xlabel, ylabel=ylabel)
         if class_names is not None:
             self.class_names = list(class_names)
         if no_data_text is not None:
@@ -733,12 +729,7 @@ class Heatmap(Widget):
                 with np.errstate(all="ignore"):
                     t = (vals - lo) / (hi - lo) if hi > lo else np.full_like(vals, 0.5)
                 rgb = colormap_array(t, self._cmap).astype(np.int64)
-            self._cell_bg(grid, pix, lay, rows, cols)
-            gr, gc = lay.top + rows, lay.left + cols
-            grid.chars[gr, gc] = marker
-            grid.fg[gr, gc] = rgb
-            grid.fg_on[gr, gc] = True
-            grid.bold[gr, gc] = True
+            self._stamp(grid, pix, lay, rows, cols, marker, rgb, bold=True)
 
     def _draw_paths(self, grid: CellGrid, lay: _Layout, pix) -> None:
         line_ch, point_ch, end_ch = self._path_chars
@@ -791,6 +782,11 @@ class Heatmap(Widget):
             return
         flat = np.unique(r[ok].astype(np.intp) * lay.pw + c[ok].astype(np.intp))
         rows, cols = flat // lay.pw, flat % lay.pw
+        self._stamp(grid, pix, lay, rows, cols, ch, rgb, bold)
+
+    def _stamp(self, grid, pix, lay, rows, cols, ch, rgb, bold) -> None:
+        """Draw character ``ch`` in colour ``rgb`` over the cells (rows, cols)
+        of the plot, on a plain background (a marker hides its two pixels)."""
         self._cell_bg(grid, pix, lay, rows, cols)
         gr, gc = lay.top + rows, lay.left + cols
         grid.chars[gr, gc] = ch

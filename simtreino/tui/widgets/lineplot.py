@@ -29,7 +29,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-from .cached import CachedRender
+from .cached import CachedRender, set_texts
 
 from .colors import TABLEAU10, hex_color
 from .heatmap import fmt_number, nice_ticks
@@ -159,12 +159,7 @@ class LinePlot(CachedRender, Widget):
     # ----------------------------------------------------------------- data
 
     def _texts(self, title, xlabel, ylabel) -> None:
-        if title is not None:
-            self.title = title
-        if xlabel is not None:
-            self.xlabel = xlabel
-        if ylabel is not None:
-            self.ylabel = ylabel
+        set_texts(self, title=title, xlabel=xlabel, ylabel=ylabel)
 
     def set_series(self, series: Sequence[Series], title: str | None = None,
                    xlabel: str | None = None, ylabel: str | None = None) -> None:
