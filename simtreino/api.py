@@ -39,16 +39,32 @@ def build_trainer(scenario, seed=None):
 
 
 def run(scenario, epochs=None, *, seed=None, init_params=None, record=None, record_every=None,
-        save_params_to=None, on_chunk=None) -> RunResult:
+        save_params_to=None, on_chunk=None, steps=None):
     """Run a scenario (or a name/path) to the end, like ``simtreino run``
     but printing nothing. Returns a ``RunResult``: ``status`` (finished |
     diverged | interrupted), the final ``snapshot``, ``metrics``, the
     ``[expect]`` ``checks`` (``passed``, ``failures``) and the ``trainer``.
 
     ``on_chunk(runner)`` is called every few thousand steps; it may change
-    settings through ``runner.trainer.set_hyper`` (recorded in the trace)."""
+    settings through ``runner.trainer.set_hyper`` (recorded in the trace).
+
+    A race scenario (``kind = "race"``) gives a ``RaceResult`` instead:
+    ``racers`` (each one's final point, loss, distance to the nearest
+    minimum, divergence), ``race`` (every path) and the ``checks``;
+    ``steps`` overrides its length, ``record``/``record_every`` work alike."""
+    s = _scenario(scenario)
+    if s.kind == "race":
+        from simtreino.headless.race_run import run_race
+        given = {"epochs": epochs, "seed": seed, "init_params": init_params,
+                 "save_params_to": save_params_to, "on_chunk": on_chunk}
+        bad = [k for k, v in given.items() if v is not None]
+        if bad:
+            raise ValueError(f"{bad[0]} does not apply to a race scenario ({s.name})")
+        return run_race(s, steps=steps, record=record, record_every=record_every)
+    if steps is not None:
+        raise ValueError("steps applies to race scenarios; a network scenario trains for epochs")
     from simtreino.headless.runner import run as _run
-    return _run(_scenario(scenario), epochs=epochs, seed=seed, init_params=init_params,
+    return _run(s, epochs=epochs, seed=seed, init_params=init_params,
                 record=record, record_every=record_every, save_params_to=save_params_to,
                 on_chunk=on_chunk)
 

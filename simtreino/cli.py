@@ -38,6 +38,10 @@ MSG = {
     "replay_help": "re-run traces and scenarios and compare (for CI)",
     "check_help": "validate scenario files (and load their data)",
     "list_help": "list the bundled scenarios",
+    "data_help": "download datasets into a per-user cache (checksums verified)",
+    "fetch_help": "download a dataset's original files and verify their SHA-256",
+    "dataset": "the dataset to download",
+    "fetch_dir": "download into folder D (default: ~/.cache/simtreino/mnist)",
     "scenario_arg": "a scenario file or the name of a bundled scenario",
     "epochs": "train this many epochs instead of the scenario's",
     "seed": "use this seed instead of the scenario's (data and weights)",
@@ -87,6 +91,9 @@ MSG = {
     "max_params": "check a seeded random sample of N parameters in larger networks",
     "all_rows": "print every checked parameter, not only the worst ones",
     "sample_value": "expected an integer >= 0, got {value!r}",
+    "steps": "race scenarios: run this many steps instead of the scenario's",
+    "race_option": "{option} does not apply to a race scenario ({name}: optimizers on a 2-D function, no network)",
+    "steps_network": "--steps applies to race scenarios; a network scenario trains for --epochs",
     "eps_value": "expected a number > 0, got {value!r}",
 }
 
@@ -192,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--record-every", type=_positive_int, metavar="K", help=MSG["record_every"])
     r.add_argument("--save-params", metavar="OUT.npz", help=MSG["save_params"])
     r.add_argument("--init-params", metavar="IN.npz", help=MSG["init_params"])
+    r.add_argument("--steps", type=_positive_int, metavar="N", help=MSG["steps"])
     r.add_argument("--quiet", "-q", action="store_true", help=MSG["quiet"])
     r.set_defaults(func=cmd_run)
 
@@ -229,6 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", help=MSG["list_help"], description=MSG["list_help"])
     ls.set_defaults(func=cmd_list)
+
+    dt = sub.add_parser("data", help=MSG["data_help"], description=MSG["data_help"])
+    dt_sub = dt.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    df = dt_sub.add_parser("fetch", help=MSG["fetch_help"], description=MSG["fetch_help"])
+    df.add_argument("dataset", choices=("mnist",), help=MSG["dataset"])
+    df.add_argument("--dir", metavar="D", help=MSG["fetch_dir"])
+    df.set_defaults(func=cmd_data)
     return p
 
 
@@ -250,6 +265,10 @@ def cmd_run(args) -> int:
 
     scenario = load_scenario(find_scenario(args.scenario))
     _check_writable(args.record)
+    if scenario.kind == "race":
+        return _run_race(args, scenario)
+    if args.steps is not None:
+        raise UsageError(MSG["steps_network"])
     _check_writable(args.save_params)
     try:
         runner = Runner(scenario, epochs=args.epochs, seed=args.seed,
@@ -263,6 +282,24 @@ def cmd_run(args) -> int:
                  progress_stream=err if (not args.quiet and err.isatty()) else None,
                  notice_stream=None if args.quiet else err, handle_sigint=True)
     print(summary_line(result, args), flush=True)
+    return result.exit_code
+
+
+def _run_race(args, scenario) -> int:
+    from simtreino.headless.race_run import run_race, summary_line as race_summary
+
+    for option, value in (("--epochs", args.epochs), ("--seed", args.seed),
+                          ("--save-params", args.save_params),
+                          ("--init-params", args.init_params)):
+        if value is not None:
+            raise UsageError(MSG["race_option"].format(option=option, name=scenario.name))
+    try:   # the runner opens the trace file: a bad path is one line, not a traceback
+        result = run_race(scenario, steps=args.steps, record=args.record,
+                          record_every=args.record_every, handle_sigint=True)
+    except OSError as e:
+        raise UsageError(MSG["cannot_write"].format(path=args.record,
+                                                    reason=e.strerror or e)) from None
+    print(race_summary(result), flush=True)
     return result.exit_code
 
 
@@ -354,7 +391,8 @@ def cmd_check(args) -> int:
 
     for f in args.files:
         s = load_scenario(find_scenario(f))
-        build_dataset(s)   # a missing or broken csv is an invalid scenario too
+        if s.kind != "race":
+            build_dataset(s)   # a missing or broken csv is an invalid scenario too
         print(MSG["ok"].format(file=f, name=s.name), flush=True)
     return EXIT_OK
 
@@ -376,6 +414,11 @@ def cmd_list(args) -> int:
     for e in bad:   # a broken bundled file is a bug worth seeing, not hiding
         sys.stderr.write(MSG["error"].format(prog=PROG, msg=e) + "\n")
     return EXIT_USAGE if bad else EXIT_OK
+
+
+def cmd_data(args) -> int:
+    from simtreino.headless.datacmd import cmd_data as run_data_command
+    return run_data_command(args)
 
 
 # ------------------------------------------------------ explain / gradcheck

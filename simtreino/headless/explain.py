@@ -43,6 +43,9 @@ def _trainer_for(scenario, init_params):
 
     if isinstance(scenario, (str, Path)):
         scenario = load_scenario(find_scenario(str(scenario)))
+    if scenario.kind == "race":
+        raise ValueError(f"{scenario.name} is an optimizer race on a 2-D function, with no "
+                         "network to step through; open it with `simtreino open`")
     tr = build_trainer(scenario)
     if init_params is not None:
         if isinstance(init_params, (str, Path)):

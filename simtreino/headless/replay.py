@@ -21,6 +21,7 @@ from simtreino.scenario.build import build_trainer
 from .compare import DEFAULT_ATOL, DEFAULT_RTOL, close
 from .errors import InputError, TraceError
 from .expect import fmt_value
+from .race_run import compare_race_trace, run_race
 from .runner import run
 from .trace import RECORD_KEYS, Trace, none_to_nan, read_trace
 
@@ -110,6 +111,8 @@ def compare_trace(trace: Trace, rtol: float = DEFAULT_RTOL, atol: float = DEFAUL
     TraceError when the trace cannot be replayed at all."""
     h = trace.header
     s = scenario_of_trace(trace)
+    if s.kind == "race":
+        return compare_race_trace(trace, s, rtol, atol)
     tr = build_trainer(s, seed=h["seed"])
     if h.get("init_params") is not None:
         theta = np.array(h["init_params"], dtype=tr.dtype)
@@ -187,6 +190,11 @@ def replay_item(item: Item, rtol: float = DEFAULT_RTOL,
 
 
 def _run_scenario(scenario):
+    if scenario.kind == "race":
+        r = run_race(scenario)
+        if r.failures:
+            return False, "; ".join(c.message for c in r.failures), []
+        return True, f"{r.steps} steps, {len(r.checks)} checks", []
     result = run(scenario)
     if result.failures:
         return False, "; ".join(c.message for c in result.failures), []

@@ -58,6 +58,10 @@ class TraceWriter:
         self.closed = False
         self._write({"type": "header", "format": FORMAT, **header})
 
+    def write(self, obj: dict) -> None:
+        """One line (records of other shapes, e.g. a race's)."""
+        self._write(obj)
+
     def _write(self, obj: dict) -> None:
         # allow_nan=False: a NaN that slipped through is a bug, not a file
         # some other tool cannot parse.
@@ -152,8 +156,11 @@ def read_trace(path) -> Trace:
         if kind == "record":
             _need(path, where, obj, "step", int)
             _need(path, where, obj, "epoch", int)
-            for k in RECORD_KEYS:
-                _need(path, where, obj, k, float, nullable=True)
+            if trace.header.get("kind") == "race":
+                _check_race_record(path, where, obj)
+            else:
+                for k in RECORD_KEYS:
+                    _need(path, where, obj, k, float, nullable=True)
             trace.lines.append(obj)
         elif kind == "event":
             _need(path, where, obj, "step", int)
@@ -189,6 +196,22 @@ def _check_header(path, where, h: dict) -> None:
         if not isinstance(p, list) or not all(_is_num(v) for v in p):
             raise TraceError(path, where, MSG["field"].format(
                 key="init_params", found="not a list of numbers", what="a list of numbers or null"))
+
+
+def _check_race_record(path, where, obj: dict) -> None:
+    """A race record holds every racer's point and loss at its step."""
+    pts, losses = obj.get("points"), obj.get("losses")
+    ok = (isinstance(pts, list) and isinstance(losses, list) and len(pts) == len(losses)
+          and all(isinstance(p, list) and len(p) == 2 and all(_num_or_null(v) for v in p)
+                  for p in pts)
+          and all(_num_or_null(v) for v in losses))
+    if not ok:
+        raise TraceError(path, where, "expected points (a list of [x, y]) and losses "
+                         "(a list of numbers or null), one of each per racer")
+
+
+def _num_or_null(v) -> bool:
+    return v is None or _is_num(v)
 
 
 _WHAT = {int: "an integer", float: "a number or null", str: "a string", dict: "a JSON object"}

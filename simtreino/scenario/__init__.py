@@ -8,12 +8,14 @@ from .bundled import bundled_dir, find_scenario, list_bundled
 from .errors import ScenarioError
 from .load import check_outputs, load_scenario, scenario_from_dict
 from .schema import (SCHEMA_VERSION, DataSpec, ExpectSpec, InitSpec, LayerSpec, LossSpec,
-                     ModelSpec, OptimizerSpec, Scenario, ScheduleSpec, Split, TrainingSpec)
-from .serialize import scenario_to_dict
+                     ModelSpec, OptimizerSpec, RaceScenario, RacerExpect, RacerSpec, Scenario,
+                     ScheduleSpec, Split, SurfaceSpec, TrainingSpec)
+from .serialize import race_to_dict, scenario_to_dict
 
 __all__ = [
     "SCHEMA_VERSION", "Scenario", "DataSpec", "Split", "InitSpec", "LayerSpec", "ModelSpec",
     "LossSpec", "OptimizerSpec", "ScheduleSpec", "TrainingSpec", "ExpectSpec",
     "ScenarioError", "load_scenario", "scenario_from_dict", "check_outputs",
-    "scenario_to_dict", "bundled_dir", "list_bundled", "find_scenario",
+    "scenario_to_dict", "race_to_dict", "RaceScenario", "RacerSpec", "RacerExpect",
+    "SurfaceSpec", "bundled_dir", "list_bundled", "find_scenario",
 ]

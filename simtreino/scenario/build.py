@@ -10,11 +10,12 @@ from dataclasses import replace
 import numpy as np
 
 from simtreino.core.network import Architecture, init_params
+from simtreino.core.race import Race, Racer
 from simtreino.core.trainer import SplitArrays, Trainer
 from simtreino.data import Dataset, DataError, load_dataset
 
 from .errors import ScenarioError
-from .schema import Scenario
+from .schema import RaceScenario, Scenario
 
 # Streams drawn from the scenario seed: data has its own, so reseeding the
 # weights (or changing the seed of the model) never changes the data.
@@ -95,3 +96,11 @@ def split_arrays(s: Scenario, ds: Dataset, n_outputs: int, which: str) -> SplitA
 
 def _label(s: Scenario) -> str:
     return str(s.source) if s.source else "<scenario>"
+
+
+def build_race(s: RaceScenario, steps: int | None = None) -> Race:
+    """The race of a race scenario, at its start (``steps``: its length, by
+    default the scenario's)."""
+    racers = [Racer(r.label, r.optimizer.kind, dict(r.optimizer.params)) for r in s.racers]
+    return Race(s.surface.function, s.surface.start, racers,
+                s.steps if steps is None else int(steps))

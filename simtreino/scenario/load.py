@@ -23,8 +23,10 @@ from simtreino.data import generators as _generators
 from simtreino.data.generators import GENERATORS
 
 from .errors import ScenarioError, did_you_mean, one_of, show
+from .race_load import RACE_TABLES, race_from_dict
 from .schema import (SCHEMA_VERSION, DataSpec, ExpectSpec, InitSpec, LayerSpec, LossSpec,
-                     ModelSpec, OptimizerSpec, Scenario, ScheduleSpec, Split, TrainingSpec)
+                     ModelSpec, OptimizerSpec, RaceScenario, Scenario, ScheduleSpec, Split,
+                     TrainingSpec)
 
 __all__ = ["load_scenario", "scenario_from_dict", "check_outputs"]
 
@@ -52,7 +54,8 @@ _ACCURACY = Hyper(None, low=0.0, high=1.0)
 _LOSS_BOUND = Hyper(None, low=0.0)
 _FLAG = Hyper(None, type="bool")
 
-TOP_KEYS = ("schema_version", "name", "description", "description_pt", "seed", "dtype")
+TOP_KEYS = ("schema_version", "kind", "name", "description", "description_pt", "seed", "dtype")
+KINDS = ("network", "race")
 TABLES = ("data", "model", "loss", "optimizer", "schedule", "training", "expect")
 MODEL_KEYS = ("layers", "init", "bias_init")
 TRAINING_KEYS = ("epochs", "batch_size", "record_every")
@@ -78,7 +81,7 @@ LOSS_TARGETS = {
 # ---------------------------------------------------------------------------
 # Public API
 
-def load_scenario(path) -> Scenario:
+def load_scenario(path) -> Scenario | RaceScenario:
     """Read, parse and validate one scenario file.
 
     ``source`` of the result is ``Path(path)`` as given; errors name the file
@@ -108,7 +111,7 @@ def load_scenario(path) -> Scenario:
 
 
 def scenario_from_dict(d: dict, source: Path | None = None,
-                       file_label: str = "<scenario>") -> Scenario:
+                       file_label: str = "<scenario>") -> Scenario | RaceScenario:
     """Validate a scenario given as plain data (what ``tomllib`` returns, or
     ``scenario_to_dict``'s output). Relative csv paths are resolved against
     the folder of ``source`` (the current directory when None)."""
@@ -351,7 +354,11 @@ class _Loader:
         if isinstance(version, bool) or not isinstance(version, int) or version != SCHEMA_VERSION:
             raise self.err("schema_version", f"expected {SCHEMA_VERSION} (the only version "
                            f"this simtreino reads), got {show(version)}")
-        self.unknown_keys(d, "", TOP_KEYS + TABLES, top=True)
+        kind = self.choice(d, "kind", "", KINDS, default="network")
+        if kind == "race":
+            return race_from_dict(self, d)
+        self.unknown_keys(d, "", TOP_KEYS + TABLES, top=True,
+                          explain=lambda k: _race_only(k))
 
         name = self.string(d, "name", "", required=True, nonempty=True, known=TOP_KEYS + TABLES)
         description = self.string(d, "description", "")
@@ -611,6 +618,12 @@ class _Loader:
                     raise self.err(_key(p, k), f"the data has no {split} split "
                                    f"(data.split.{split} is 0)")
         return ExpectSpec(**out)
+
+
+def _race_only(key: str) -> str | None:
+    if key in RACE_TABLES:
+        return 'only used by race scenarios (add kind = "race" at the top)'
+    return None
 
 
 def _task(data: DataSpec) -> str:

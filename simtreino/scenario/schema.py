@@ -110,6 +110,7 @@ class Scenario:
     description_pt: str = ""
     schema_version: int = SCHEMA_VERSION
     source: Path | None = None           # the file it came from
+    kind: str = "network"                # "race" files give a RaceScenario
 
     def to_dict(self) -> dict:
         """The fully resolved scenario, as plain TOML-compatible data (every
@@ -117,3 +118,53 @@ class Scenario:
         trace header can carry the scenario and replay it."""
         from .serialize import scenario_to_dict
         return scenario_to_dict(self)
+
+
+# ---------------------------------------------------------------------------
+# Optimizer races (kind = "race"): optimizers descending a 2-D function
+
+@dataclass(frozen=True)
+class SurfaceSpec:
+    function: str                                  # a name of core.functions2d.FUNCTIONS
+    start: tuple[float, float]                     # resolved (the function's by default)
+    domain: tuple[float, float, float, float]      # xmin, xmax, ymin, ymax (drawing)
+    scale: str = "log"                             # colour scale: linear | log
+
+
+@dataclass(frozen=True)
+class RacerExpect:
+    """Checks on where one racer ends; None means not checked."""
+    distance_below: float | None = None       # to the nearest known minimum
+    distance_at_least: float | None = None
+    loss_below: float | None = None
+    loss_at_least: float | None = None
+    diverges: bool | None = None
+
+    def is_empty(self) -> bool:
+        return all(v is None for v in asdict(self).values())
+
+
+@dataclass(frozen=True)
+class RacerSpec:
+    label: str
+    optimizer: OptimizerSpec
+    expect: RacerExpect = RacerExpect()
+
+
+@dataclass(frozen=True)
+class RaceScenario:
+    name: str
+    description: str
+    surface: SurfaceSpec
+    steps: int
+    racers: tuple[RacerSpec, ...]
+    record_every: int | None = None       # trace records every k steps (None: 1)
+    description_pt: str = ""
+    seed: int = 0                         # races are deterministic; kept for traces
+    schema_version: int = SCHEMA_VERSION
+    source: Path | None = None
+    kind: str = "race"
+
+    def to_dict(self) -> dict:
+        from .serialize import race_to_dict
+        return race_to_dict(self)

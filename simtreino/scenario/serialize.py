@@ -34,6 +34,8 @@ def _init(spec: InitSpec) -> dict:
 
 
 def scenario_to_dict(s: Scenario) -> dict:
+    if s.kind == "race":
+        return race_to_dict(s)
     d = s.data
     data = {"source": d.source}
     if d.source == "csv":
@@ -87,4 +89,30 @@ def scenario_to_dict(s: Scenario) -> dict:
         "schedule": {"kind": s.schedule.kind, **_plain(s.schedule.params)},
         "training": training,
         "expect": expect,
+    }
+
+
+def race_to_dict(s) -> dict:
+    """A RaceScenario back to plain data (``scenario_from_dict`` reads it)."""
+    racers = []
+    for r in s.racers:
+        rd = {"label": r.label, "kind": r.optimizer.kind, **_plain(r.optimizer.params)}
+        expect = {f.name: getattr(r.expect, f.name) for f in fields(r.expect)
+                  if getattr(r.expect, f.name) is not None}
+        if expect:
+            rd["expect"] = expect
+        racers.append(rd)
+    training = {"steps": s.steps}
+    if s.record_every is not None:
+        training["record_every"] = s.record_every
+    return {
+        "schema_version": s.schema_version,
+        "kind": "race",
+        "name": s.name,
+        "description": s.description,
+        "description_pt": s.description_pt,
+        "surface": {"function": s.surface.function, "start": list(s.surface.start),
+                    "domain": list(s.surface.domain), "scale": s.surface.scale},
+        "training": training,
+        "racers": racers,
     }

@@ -387,6 +387,10 @@ class SimtreinoApp(App):
             return
         from simtreino.scenario import find_scenario, load_scenario
         scenario = load_scenario(find_scenario(name))
+        if scenario.kind == "race":
+            # another screen altogether: the launcher opens it
+            self.exit(("open", name))
+            return
         self.session.close()
         self.scenario = scenario
         self.session = LiveSession(scenario)

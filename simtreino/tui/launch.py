@@ -3,6 +3,7 @@
 import asyncio
 from pathlib import Path
 
+from simtreino.headless.race_session import RaceSession
 from simtreino.headless.session import LiveSession
 from simtreino.scenario import find_scenario, load_scenario
 
@@ -10,20 +11,37 @@ SCREENS = ("dashboard", "help", "hyper", "picker", "inspect")
 
 
 def open_app(scenario_name: str, seed=None) -> int:
+    """Run the screen that fits the scenario (a network's dashboard or a
+    race); opening a scenario of the other kind from the picker comes back
+    here with its name."""
     from .app import SimtreinoApp
+    from .race_app import RaceApp
     scenario = load_scenario(find_scenario(scenario_name))
-    SimtreinoApp(scenario, seed=seed).run()
-    return 0
+    while True:
+        if scenario.kind == "race":
+            result = RaceApp(scenario).run()
+        else:
+            result = SimtreinoApp(scenario, seed=seed).run()
+        if not (isinstance(result, tuple) and result and result[0] == "open"):
+            return 0
+        scenario = load_scenario(find_scenario(result[1]))
+        seed = None
 
 
 def screenshot(scenario_name: str, out: str, *, epochs: int = 0, size=(120, 36),
                screen: str = "dashboard", seed=None, page: int = 0) -> int:
     """Train ``epochs`` headlessly, then render the app once and save an SVG."""
     from .app import SimtreinoApp
+    from .race_app import RaceApp
     scenario = load_scenario(find_scenario(scenario_name))
-    session = LiveSession(scenario, seed=seed)
-    session.train_now(epochs)
-    app = SimtreinoApp(scenario, session=session, autoplay=False)
+    if scenario.kind == "race":
+        session = RaceSession(scenario)
+        session.advance_now(epochs or scenario.steps)   # a race's "epochs": its steps
+        app = RaceApp(scenario, session=session, autoplay=False)
+    else:
+        session = LiveSession(scenario, seed=seed)
+        session.train_now(epochs)
+        app = SimtreinoApp(scenario, session=session, autoplay=False)
 
     async def shoot():
         async with app.run_test(size=size) as pilot:

@@ -28,6 +28,11 @@ def test_bundled_scenario_is_complete(name, path):
     assert s.name.strip(), f"{name}: no name"
     assert s.description.strip(), f"{name}: no description"
     assert s.description_pt.strip(), f"{name}: no description_pt"
+    if s.kind == "race":
+        # every racer says where it should end (or that it diverges)
+        for r in s.racers:
+            assert not r.expect.is_empty(), f"{name}: racer {r.label} has no expect"
+        return
     assert not s.expect.is_empty(), f"{name}: no [expect] table"
     assert any(getattr(s.expect, k) is not None for k in MEASURED), \
         f"{name}: [expect] checks nothing the run learned"
@@ -38,6 +43,11 @@ def test_bundled_scenario_meets_its_expect(name, path):
     s = load_scenario(path)
     r = api.run(s)
     failures = "; ".join(c.message for c in r.failures)
+    if s.kind == "race":
+        assert r.status == "finished" and r.steps == s.steps, name
+        assert len(r.checks) >= len(s.racers), name
+        assert r.passed, f"{name}: expect failed: {failures}"
+        return
     assert r.status == "finished", f"{name}: {r.status} at epoch {r.snapshot.epoch}: {failures}"
     assert r.snapshot.epoch == s.training.epochs, name
     assert r.checks, f"{name}: no [expect] checks were made"
