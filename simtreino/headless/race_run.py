@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 import simtreino
+from simtreino.core.functions2d import FUNCTIONS
 from simtreino.scenario.build import build_race
 
 from .compare import DEFAULT_ATOL, DEFAULT_RTOL, close
@@ -130,7 +131,23 @@ def check_racers(scenario, results: list[RacerResult]) -> list[CheckResult]:
                 msg = MSG["found"].format(label=r.label, what=what, req=req_s,
                                           found=fmt_value(found))
             out.append(CheckResult(f"{r.label}.{key}", bool(ok), limit, found, msg))
+        if e.ends_near is not None:
+            minima = FUNCTIONS[scenario.surface.function].minima
+            want = minima.index(tuple(e.ends_near))
+            ok = not diverged and r.nearest == want
+            got = minima[r.nearest]
+            msg = (MSG["ok"].format(label=r.label, name="ends_near", found=_pt(got)) if ok else
+                   MSG["diverged_before"].format(label=r.label, what="to end nearest",
+                                                 req=_pt(e.ends_near), step=r.diverged_at)
+                   if diverged else
+                   MSG["found"].format(label=r.label, what="to end nearest", req=_pt(e.ends_near),
+                                       found=f"nearest {_pt(got)}"))
+            out.append(CheckResult(f"{r.label}.ends_near", ok, e.ends_near, got, msg))
     return out
+
+
+def _pt(p) -> str:
+    return f"({p[0]:.4g}, {p[1]:.4g})"
 
 
 class RaceRunner:

@@ -27,6 +27,8 @@ SCALES = ("linear", "log")
 # Every position is kept for drawing: 8 racers x 100,000 steps is 13 MB.
 MAX_STEPS = 100_000
 MAX_RACERS = 12
+# ends_near names a known minimum; Himmelblau's are given to 6 decimals
+MINIMUM_MATCH = 1e-3
 
 _STEPS = Hyper(100, type="int", low=1, high=MAX_STEPS, doc="steps every optimizer takes")
 _RECORD = Hyper(None, type="int", low=1, doc="steps between trace records")
@@ -53,7 +55,7 @@ def race_from_dict(ld, d: dict) -> RaceScenario:
     description_pt = ld.string(d, "description_pt", "")
     surface = _surface(ld, ld.table(d, "surface", "", True))
     steps, record_every = _training(ld, ld.table(d, "training", "", True))
-    racers = _racers(ld, d)
+    racers = _racers(ld, d, surface.function)
     return RaceScenario(name=name, description=description, surface=surface, steps=steps,
                         racers=racers, record_every=record_every,
                         description_pt=description_pt, schema_version=SCHEMA_VERSION,
@@ -98,7 +100,7 @@ def _training(ld, t: dict) -> tuple[int, int | None]:
     return steps, record
 
 
-def _racers(ld, d: dict) -> tuple[RacerSpec, ...]:
+def _racers(ld, d: dict, function: str) -> tuple[RacerSpec, ...]:
     example = '[[racers]] with kind = "sgd", lr = 0.01'
     if "racers" not in d:
         raise ld.missing(d, "", "racers", f"an array of tables ({example})",
@@ -111,7 +113,7 @@ def _racers(ld, d: dict) -> tuple[RacerSpec, ...]:
         raise ld.err("racers", f"expected at most {MAX_RACERS} racers, got {len(raw)}")
     out, labels = [], {}
     for i, t in enumerate(raw):
-        r = _racer(ld, t, f"racers[{i}]")
+        r = _racer(ld, t, f"racers[{i}]", function)
         if r.label in labels:
             raise ld.err(f"racers[{i}].label", f"'{r.label}' is already the label of "
                          f"racers[{labels[r.label]}]; give each racer its own label")
@@ -120,7 +122,7 @@ def _racers(ld, d: dict) -> tuple[RacerSpec, ...]:
     return tuple(out)
 
 
-def _racer(ld, t: dict, p: str) -> RacerSpec:
+def _racer(ld, t: dict, p: str, function: str) -> RacerSpec:
     decls = {name: decl for name, (_, decl) in OPTIMIZERS.items()}
     params = {k for decl in decls.values() for k in decl}
     kind = ld.choice(t, "kind", p, OPTIMIZERS, required=True,
@@ -132,18 +134,32 @@ def _racer(ld, t: dict, p: str) -> RacerSpec:
                      f"dampening = 0, got momentum = {hp['momentum']:g}, "
                      f"dampening = {hp['dampening']:g}")
     label = ld.string(t, "label", p, default=kind, nonempty=True)
-    expect = _expect(ld, t.get("expect"), f"{p}.expect") if "expect" in t else RacerExpect()
+    expect = (_expect(ld, t["expect"], f"{p}.expect", function) if "expect" in t
+              else RacerExpect())
     return RacerSpec(label=label, optimizer=OptimizerSpec(kind, hp), expect=expect)
 
 
-def _expect(ld, t, p: str) -> RacerExpect:
+def _known_minimum(ld, v, key: str, function: str) -> tuple[float, float]:
+    point = _numbers(ld, v, key, 2, "[3.0, 2.0]")
+    minima = FUNCTIONS[function].minima
+    for m in minima:
+        if math.hypot(m[0] - point[0], m[1] - point[1]) <= MINIMUM_MATCH:
+            return m
+    listed = ", ".join(f"[{m[0]:g}, {m[1]:g}]" for m in minima)
+    raise ld.err(key, f"expected one of the known minima of '{function}' ({listed}), "
+                 f"got {show(v)}")
+
+
+def _expect(ld, t, p: str, function: str) -> RacerExpect:
     if not isinstance(t, dict):
         raise ld.err(p, "expected a table like { distance_below = 0.01 }, "
                      f"got {show(t)}")
     ld.unknown_keys(t, p, RACER_EXPECT_KEYS)
     out = {}
     for k in RACER_EXPECT_KEYS:
-        if k in t:
+        if k == "ends_near" and k in t:
+            out[k] = _known_minimum(ld, t[k], f"{p}.ends_near", function)
+        elif k in t:
             h = _FLAG if k == "diverges" else _LOSS if k.startswith("loss") else _BOUND
             out[k] = ld.hyper(t, k, p, h)
     if not out:

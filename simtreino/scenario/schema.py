@@ -139,6 +139,7 @@ class RacerExpect:
     loss_below: float | None = None
     loss_at_least: float | None = None
     diverges: bool | None = None
+    ends_near: tuple[float, float] | None = None   # the known minimum it must end nearest
 
     def is_empty(self) -> bool:
         return all(v is None for v in asdict(self).values())

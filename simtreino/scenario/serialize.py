@@ -97,7 +97,7 @@ def race_to_dict(s) -> dict:
     racers = []
     for r in s.racers:
         rd = {"label": r.label, "kind": r.optimizer.kind, **_plain(r.optimizer.params)}
-        expect = {f.name: getattr(r.expect, f.name) for f in fields(r.expect)
+        expect = {f.name: _plain(getattr(r.expect, f.name)) for f in fields(r.expect)
                   if getattr(r.expect, f.name) is not None}
         if expect:
             rd["expect"] = expect

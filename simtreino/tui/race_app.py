@@ -26,6 +26,7 @@ from .header import BADGE_STYLE, fmt
 from .widgets import Heatmap, LinePlot, Series
 
 REDRAW_SECONDS = 1 / 20
+LOG_FLOOR = 1e-12
 # Bright colours that stand out on viridis's dark valleys (where paths run).
 RACER_COLORS = [(255, 85, 85), (255, 255, 255), (255, 170, 30), (0, 220, 255),
                 (255, 110, 255), (150, 255, 90), (255, 210, 140), (150, 150, 255),
@@ -203,10 +204,14 @@ class RaceApp(App):
         plot = self.query_one("#race-loss", LinePlot)
         n = view.paths.shape[1]
         steps = np.linspace(0, view.step, n) if n > 1 else np.zeros(n)
-        series = [Series(r.label, steps, view.losses[i], racer_color(i))
-                  for i, r in enumerate(view.racers)]
         finite = view.losses[np.isfinite(view.losses)]
-        plot.log_y = bool(finite.size) and bool((finite > 0).all())
+        log = bool(finite.size) and bool((finite > 0).all())
+        # on a log axis, losses of 1e-30 (exact minima) would squash the
+        # interesting part of the curves into the top rows
+        losses = np.maximum(view.losses, LOG_FLOOR) if log else view.losses
+        series = [Series(r.label, steps, losses[i], racer_color(i))
+                  for i, r in enumerate(view.racers)]
+        plot.log_y = log
         plot.set_series(series, title=t("race.loss_per_step"), xlabel=t("header.step"))
 
     def _draw_message(self, view) -> None:

@@ -112,6 +112,40 @@ def test_missing_racers(tmp_path):
     assert e.key == "racers" and "missing" in str(e)
 
 
+HIMMELBLAU = """\
+schema_version = 1
+kind = "race"
+name = "h"
+
+[surface]
+function = "himmelblau"
+start = [-0.3, -0.9]
+
+[training]
+steps = 300
+
+[[racers]]
+kind = "sgd"
+lr = 0.01
+expect = { ends_near = [-3.77931, -3.283186] }
+"""
+
+
+def test_ends_near_checks_which_minimum_a_racer_reaches(tmp_path):
+    s = load_scenario(write(tmp_path, HIMMELBLAU))
+    assert s.racers[0].expect.ends_near == FUNCTIONS["himmelblau"].minima[2]
+    assert run_race(s).passed
+    s = load_scenario(write(tmp_path, HIMMELBLAU.replace("[-3.77931, -3.283186]", "[3, 2]")))
+    (bad,) = run_race(s).failures
+    assert bad.message == "sgd: expected to end nearest (3, 2), found nearest (-3.779, -3.283)"
+
+
+def test_ends_near_must_be_a_known_minimum(tmp_path):
+    e = error_of(tmp_path, HIMMELBLAU.replace("[-3.77931, -3.283186]", "[3, 3]"))
+    assert e.key == "racers[0].expect.ends_near"
+    assert "known minima of 'himmelblau'" in str(e) and "[3, 2]" in str(e)
+
+
 def test_nesterov_needs_momentum(tmp_path):
     e = error_of(tmp_path, RAVINE.replace('kind = "momentum"', 'kind = "nesterov"\nmomentum = 0'))
     assert e.key == "racers[1].nesterov"
