@@ -11,17 +11,20 @@ Images stay uint8 ``(n, 28, 28)`` here; scaling and flattening belong to
 the scenario layer (``scale_pixels`` is the helper it can use).
 """
 
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from simtreino.core.hyper import Hyper
 from simtreino.data.errors import DataError
 from simtreino.data.idx import IDX_FILES, N_CLASSES, load_mnist_dir, load_mnist_npz
 
-__all__ = ["BUNDLED_NPZ", "MNIST_MEAN", "MNIST_STD", "PIXEL_SCALINGS", "MnistData",
-           "class_quotas", "load_bundled_mnist", "load_mnist", "sample_rngs",
+__all__ = ["BUNDLED_NPZ", "DATA_DIR_CACHE", "FULL_SIZES", "IMAGE_SHAPE", "MNIST_MEAN",
+           "MNIST_SETTINGS", "MNIST_STD", "N_CLASSES", "PIXEL_SCALINGS", "MnistData",
+           "bundled_sizes", "class_quotas", "load_bundled_mnist", "load_mnist", "sample_rngs",
            "scale_pixels", "stratified_sample"]
 
 BUNDLED_NPZ = "mnist_subset.npz"
@@ -29,6 +32,21 @@ BUNDLED_NPZ = "mnist_subset.npz"
 # mean and standard deviation of the training pixels scaled to 0-1.
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 PIXEL_SCALINGS = ("unit", "standard")
+IMAGE_SHAPE = (28, 28)
+FULL_SIZES = (60_000, 10_000)        # training and test images of the original files
+DATA_DIR_CACHE = "cache"             # data_dir = "cache": simtreino.data.fetch.mnist_cache_dir()
+
+# The numeric settings of ``source = "mnist"`` in a scenario's [data] table
+# (docs/scenarios.md); the string ones, ``data_dir`` and ``pixels``
+# (``PIXEL_SCALINGS``, default "unit"), are checked by the scenario loader.
+# subset / test_subset default to None: every image available.
+MNIST_SETTINGS = {
+    "subset": Hyper(None, type="int", low=N_CLASSES, high=FULL_SIZES[0],
+                    doc="training images used (at least one per digit)"),
+    "test_subset": Hyper(None, type="int", low=N_CLASSES, high=FULL_SIZES[1],
+                         doc="test images used (at least one per digit)"),
+    "flatten": Hyper(True, type="bool", doc="each 28x28 image as a row of 784 inputs"),
+}
 
 
 class MnistData(NamedTuple):
@@ -49,6 +67,18 @@ def load_bundled_mnist() -> dict:
     try:
         with resources.as_file(ref) as path, np.load(path, allow_pickle=False) as z:
             return {k: np.array(z[k]) for k in z.files}
+    except (OSError, ValueError, KeyError) as e:
+        raise DataError(f"{BUNDLED_NPZ}: the bundled MNIST subset cannot be read ({e}); "
+                        f"the installation looks incomplete") from None
+
+
+@lru_cache(maxsize=1)
+def bundled_sizes() -> tuple[int, int]:
+    """(training, test) image counts of the bundled subset, reading only its labels."""
+    ref = resources.files("simtreino.data").joinpath("bundled", BUNDLED_NPZ)
+    try:
+        with resources.as_file(ref) as path, np.load(path, allow_pickle=False) as z:
+            return len(z["y_train"]), len(z["y_test"])
     except (OSError, ValueError, KeyError) as e:
         raise DataError(f"{BUNDLED_NPZ}: the bundled MNIST subset cannot be read ({e}); "
                         f"the installation looks incomplete") from None

@@ -189,9 +189,8 @@ class RaceSession:
         if w is None or w.closed:
             return None
         runner = self._runner
-        runner.status = None
         runner.finish(interrupted=not self.race.done)
-        runner.writer = None
+        runner.status = runner.writer = None    # finish() marks the runner done: the race goes on
         return w.path
 
     def _note(self, key: str, **args) -> None:
@@ -248,7 +247,7 @@ class RaceSession:
 
     def _publish(self, force: bool) -> None:
         now = time.perf_counter()
-        if not force and now - self._last_pub < PUBLISH_SECONDS:
+        if not force and (now - self._last_pub < PUBLISH_SECONDS or not self.playing and self.view.state == self.state):  # nothing new while idle
             return
         self._last_pub = now
         self.view = self._make_view()

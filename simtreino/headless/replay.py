@@ -87,8 +87,9 @@ def prepare_items(items) -> list[Item]:
 
 
 def scenario_of_trace(trace: Trace):
-    """The scenario in a trace header. A relative csv path is looked for
-    next to the original scenario file first, then next to the trace."""
+    """The scenario in a trace header. A relative csv path (or mnist
+    data_dir) is looked for next to the original scenario file first, then
+    next to the trace."""
     h = trace.header
     label = f"{trace.path}: header.scenario"
     original = h.get("scenario_file")
@@ -101,7 +102,7 @@ def scenario_of_trace(trace: Trace):
         try:
             return scenario_from_dict(h["scenario"], source=source, file_label=label)
         except ScenarioError as e:
-            if e.key == "data.path" and i + 1 < len(candidates):
+            if e.key in ("data.path", "data.data_dir") and i + 1 < len(candidates):
                 continue
             raise
 

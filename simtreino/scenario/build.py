@@ -28,9 +28,12 @@ def build_dataset(s: Scenario) -> Dataset:
     try:
         ds = load_dataset(d.source, d.params, path=d.resolved_path, target=d.target,
                           task=d.task, normalize=d.normalize,
-                          split=(d.split.train, d.split.val, d.split.test), seed=seed)
+                          split=(d.split.train, d.split.val, d.split.test), seed=seed,
+                          dtype=np.dtype(s.dtype))
     except DataError as e:
-        raise ScenarioError(_label(s), "data", str(e)) from None
+        # MNIST's errors say which setting is at fault (subset, data_dir, ...)
+        key = getattr(e, "key", None)
+        raise ScenarioError(_label(s), f"data.{key}" if key else "data", str(e)) from None
     from .load import check_outputs
     check_outputs(s, ds.task, ds.n_classes, ds.n_targets)
     return ds

@@ -20,7 +20,11 @@ from simtreino.core.network import INITIALIZERS
 from simtreino.core.optimizers import OPTIMIZERS
 from simtreino.core.schedules import SCHEDULES
 from simtreino.data import generators as _generators
+from simtreino.data.errors import DataError
 from simtreino.data.generators import GENERATORS
+from simtreino.data.idx import IDX_FILES
+from simtreino.data.mnist import (DATA_DIR_CACHE, MNIST_SETTINGS, N_CLASSES as MNIST_CLASSES,
+                                  PIXEL_SCALINGS, bundled_sizes)
 
 from .errors import ScenarioError, did_you_mean, one_of, show
 from .race_load import RACE_TABLES, race_from_dict
@@ -38,6 +42,8 @@ NORMALIZE = ("none", "standard", "minmax")
 TASKS = ("classification", "regression")
 CSV = "csv"
 CSV_KEYS = ("path", "target", "task")
+MNIST = "mnist"
+MNIST_KEYS = ("subset", "test_subset", "data_dir", "flatten", "pixels")
 DATA_COMMON = ("source", "normalize", "shuffle", "split", "seed")
 DEFAULT_INIT = "xavier_uniform"
 SPLIT_TOLERANCE = 1e-9
@@ -206,6 +212,8 @@ def _owners(key: str, mapping: dict) -> list[str]:
 def _data_name(s: Scenario) -> str:
     if s.data.source == CSV:
         return s.data.path or "the csv file"
+    if s.data.source == MNIST:
+        return "MNIST"
     return f"the {s.data.source} data"
 
 
@@ -380,7 +388,12 @@ class _Loader:
             training=training, expect=expect, description_pt=description_pt,
             schema_version=SCHEMA_VERSION, source=self.source,
         )
-        if data.source != CSV:
+        if data.source == MNIST:
+            try:
+                check_outputs(s, "classification", MNIST_CLASSES)
+            except ScenarioError as e:
+                raise self.err(e.key, e.message) from None
+        elif data.source != CSV:
             task = GENERATORS[data.source][0]
             if task == "classification":
                 n_classes, n_targets = _n_classes(data.source, data.params), None
@@ -401,15 +414,18 @@ class _Loader:
 
     def data(self, t: dict) -> DataSpec:
         p = "data"
-        sources = list(GENERATORS) + [CSV]
+        sources = list(GENERATORS) + [CSV, MNIST]
         source = self.choice(t, "source", p, sources, required=True,
-                             known=DATA_COMMON + CSV_KEYS)
-        own = CSV_KEYS if source == CSV else tuple(GENERATORS[source][1])
+                             known=DATA_COMMON + CSV_KEYS + MNIST_KEYS)
+        own = (CSV_KEYS if source == CSV else MNIST_KEYS if source == MNIST
+               else tuple(GENERATORS[source][1]))
 
         def explain(k):
             owners = _owners(k, {g: decl for g, (_, decl) in GENERATORS.items()})
             if k in CSV_KEYS:
                 owners.append(CSV)
+            if k in MNIST_KEYS:
+                owners.append(MNIST)
             owners = [o for o in owners if o != source]
             if owners:
                 return (f"unknown key for source '{source}' "
@@ -425,19 +441,88 @@ class _Loader:
             target = self.string(t, "target", p, required=True, nonempty=True, known=known)
             task = self.choice(t, "task", p, TASKS, required=True, known=known)
             resolved = self._resolve_path(path)
+        elif source == MNIST:
+            params, resolved = self.mnist(t)
         else:
             decl = GENERATORS[source][1]
             params = self.params({k: t[k] for k in decl if k in t}, p, decl, skip=(),
                                  kind=source)
 
+        normalize = self.choice(t, "normalize", p, NORMALIZE, default="none")
+        if source == MNIST and normalize != "none":
+            raise self.err("data.normalize", "expected \"none\" with source 'mnist' (its "
+                           "pixels are scaled by data.pixels: \"unit\" or \"standard\"), "
+                           f"got {show(normalize)}")
+        split = self.split(t)
+        if source == MNIST and split.test != 0.0:
+            raise self.err("data.split.test", "expected 0 with source 'mnist': MNIST has its "
+                           "own test set (data.test_subset says how many of its images); "
+                           "split.val holds out validation images from the training subset")
         return DataSpec(
             source=source, params=params, path=path, resolved_path=resolved,
             target=target, task=task,
-            normalize=self.choice(t, "normalize", p, NORMALIZE, default="none"),
+            normalize=normalize,
             shuffle=self.hyper(t, "shuffle", p, _SHUFFLE),
-            split=self.split(t),
+            split=split,
             seed=self.hyper(t, "seed", p, _SEED, default=None) if "seed" in t else None,
         )
+
+    def mnist(self, t: dict) -> tuple[dict, Path | None]:
+        """The settings of source = "mnist" (keys already checked) and the
+        resolved data_dir (None: the bundled subset)."""
+        p = "data"
+        params = self.params({k: t[k] for k in MNIST_SETTINGS if k in t}, p, MNIST_SETTINGS,
+                             skip=(), kind=MNIST)
+        if not params["flatten"]:
+            raise self.err("data.flatten", "expected true: the network's layers are dense "
+                           "(fully connected), so each 28x28 image enters as a row of 784 "
+                           "pixels; there are no convolutional layers that would use the "
+                           "image's 2-D shape")
+        params["pixels"] = self.choice(t, "pixels", p, PIXEL_SCALINGS, default="unit")
+        data_dir = self.string(t, "data_dir", p, nonempty=True, default=None)
+        params["data_dir"] = data_dir
+        if data_dir is not None:
+            return params, self._mnist_dir(data_dir)
+        try:
+            sizes = bundled_sizes()
+        except DataError as e:
+            raise self.err(p, str(e)) from None
+        for key, part, n in zip(("subset", "test_subset"), ("training", "test"), sizes):
+            v = params[key]
+            if v is not None and v > n:
+                lo = MNIST_SETTINGS[key].low
+                raise self.err(_key(p, key), f"expected an integer in [{lo}, {n}] (the "
+                               f"bundled subset has {n:,} {part} images; set data_dir to "
+                               f"use the full MNIST), got {show(t[key])}")
+        return params, None
+
+    def _mnist_dir(self, value: str) -> Path:
+        key = "data.data_dir"
+        if value == DATA_DIR_CACHE:
+            from simtreino.data.fetch import mnist_cache_dir
+            folder = mnist_cache_dir()
+            problem = _mnist_files_problem(folder)
+            if problem:
+                raise self.err(key, f"\"cache\" is {folder}, which {problem}; download "
+                               "the files with `simtreino data fetch mnist`")
+            return folder
+        p = Path(value).expanduser()
+        if not p.is_absolute():
+            base = self.source.parent if self.source is not None else Path.cwd()
+            p = base / p
+        p = p.resolve()
+        fetch = f"`simtreino data fetch mnist --dir {value}` downloads them"
+        if not p.exists():
+            raise self.err(key, f"not found: {value} (expected a folder holding the four "
+                           f"MNIST files or mnist.npz, or an .npz file; {fetch})")
+        if p.is_file():
+            if p.suffix != ".npz":
+                raise self.err(key, f"expected a folder or an .npz file, got the file {value}")
+            return p
+        problem = _mnist_files_problem(p)
+        if problem:
+            raise self.err(key, f"{value} {problem}; {fetch}")
+        return p
 
     def _resolve_path(self, path: str) -> Path:
         p = Path(path)
@@ -614,10 +699,29 @@ class _Loader:
             h = _FLAG if k == "diverges" else _ACCURACY if "accuracy" in k else _LOSS_BOUND
             out[k] = self.hyper(t, k, p, h)
             for split in ("val", "test"):
+                if data.source == MNIST and split == "test":
+                    continue    # MNIST's own test set
                 if k.startswith(split + "_") and getattr(data.split, split) == 0.0:
                     raise self.err(_key(p, k), f"the data has no {split} split "
                                    f"(data.split.{split} is 0)")
         return ExpectSpec(**out)
+
+
+def _mnist_files_problem(folder: Path) -> str | None:
+    """None when ``folder`` holds MNIST as ``load_mnist`` reads it (the four
+    IDX files, gzipped or raw, or mnist.npz alone); else what is wrong."""
+    if not folder.is_dir():
+        return "does not exist"
+    present = [n for n in IDX_FILES.values()
+               if (folder / n).is_file() or (folder / f"{n}.gz").is_file()]
+    if not present:
+        if (folder / "mnist.npz").is_file():
+            return None
+        return "holds no MNIST files (the four IDX files or mnist.npz)"
+    missing = [f"{n}[.gz]" for n in IDX_FILES.values() if n not in present]
+    if missing:
+        return f"lacks {', '.join(missing)}"
+    return None
 
 
 def _race_only(key: str) -> str | None:
@@ -629,6 +733,8 @@ def _race_only(key: str) -> str | None:
 def _task(data: DataSpec) -> str:
     if data.source == "csv":
         return data.task
+    if data.source == MNIST:
+        return "classification"
     return GENERATORS[data.source][0]
 
 

@@ -20,10 +20,12 @@ class Split:
 
 @dataclass(frozen=True)
 class DataSpec:
-    source: str                          # a generator name, "csv" (later: "mnist")
-    params: dict = field(default_factory=dict)   # generator settings, resolved with defaults
+    source: str                          # a generator name, "csv" or "mnist"
+    params: dict = field(default_factory=dict)   # generator / mnist settings, resolved with
+                                                 # defaults (mnist: subset, test_subset and
+                                                 # data_dir are None when not given)
     path: str | None = None              # csv: as written in the file
-    resolved_path: Path | None = None    # csv: absolute
+    resolved_path: Path | None = None    # csv: absolute; mnist: data_dir, absolute (or None)
     target: str | None = None            # csv: target column
     task: str | None = None              # csv: classification | regression
     normalize: str = "none"              # none | standard | minmax

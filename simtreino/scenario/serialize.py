@@ -5,8 +5,10 @@ TOML/JSON types (str, int, float, bool, list, dict; no None, tuple or Path),
 so a trace header can carry it and a replay can rebuild the same scenario:
 ``scenario_from_dict(scenario_to_dict(s), s.source) == s``.
 
-Nothing machine-specific is written: a csv ``path`` stays as it was written
-in the file (relative to the scenario's folder), never the resolved path.
+Nothing machine-specific is written: a csv ``path`` or an mnist
+``data_dir`` stays as it was written in the file (relative to the
+scenario's folder, or "cache"), never the resolved path; and the data
+itself (MNIST's images) is never written, only the settings that load it.
 """
 
 from dataclasses import fields
@@ -41,7 +43,9 @@ def scenario_to_dict(s: Scenario) -> dict:
     if d.source == "csv":
         data.update(path=d.path, target=d.target, task=d.task)
     else:
-        data.update(_plain(d.params))
+        # mnist's subset, test_subset and data_dir are None when not given
+        # (TOML has no null): absent again. data_dir stays as written.
+        data.update(_plain({k: v for k, v in d.params.items() if v is not None}))
     data.update(
         normalize=d.normalize,
         shuffle=d.shuffle,
