@@ -1,7 +1,8 @@
 """The ``simtreino`` command.
 
 Subcommands: ``open`` (the terminal UI), ``screenshot``, ``run``,
-``replay``, ``check``, ``list``, ``explain``, ``gradcheck``; with no subcommand, ``default_action()``
+``replay``, ``check``, ``list``, ``explain``, ``gradcheck``, ``surface``,
+``data``; with no subcommand, ``default_action()``
 opens the terminal UI on the bundled ``xor`` scenario. Bad input is ONE
 line on stderr, ``simtreino: error: ...``, and exit code 2 -- never a
 traceback.
@@ -31,7 +32,7 @@ MSG = {
     "lang": "language of the interface: en or pt (default: from $LANG)",
     "shot_out": "the SVG file to write",
     "shot_size": "terminal size, COLSxROWS (default %(default)s)",
-    "shot_screen": "what to show: dashboard, help, hyper, picker or inspect",
+    "shot_screen": "what to show: dashboard, help, hyper, picker, inspect or surface",
     "shot_page": "with --screen inspect: the page (phase) to show, from 0",
     "size_value": "expected COLSxROWS such as 120x36, got {value!r}",
     "run_help": "train a scenario headlessly and check its [expect] table",
@@ -92,6 +93,12 @@ MSG = {
     "all_rows": "print every checked parameter, not only the worst ones",
     "sample_value": "expected an integer >= 0, got {value!r}",
     "steps": "race scenarios: run this many steps instead of the scenario's",
+    "surface_help": "train a scenario, then write its loss surface, axes and path (.npz or .csv)",
+    "surface_out": "the file to write: NAME.npz, or NAME.csv (plus NAME.path.csv, NAME.line.csv)",
+    "surface_directions": "the slice's directions: pca (of the training path) or random (filter-normalised); default %(default)s",
+    "surface_grid": "points per axis (default %(default)s)",
+    "surface_extent": "half-width of the slice in units of the directions (default: 1 for random, the path plus 25%% for pca)",
+    "surface_samples": "training samples the loss is measured on (default %(default)s)",
     "race_option": "{option} does not apply to a race scenario ({name}: optimizers on a 2-D function, no network)",
     "steps_network": "--steps applies to race scenarios; a network scenario trains for --epochs",
     "eps_value": "expected a number > 0, got {value!r}",
@@ -184,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--out", required=True, metavar="FILE.svg", help=MSG["shot_out"])
     sh.add_argument("--size", type=_size, default="120x36", metavar="COLSxROWS",
                     help=MSG["shot_size"])
-    sh.add_argument("--screen", choices=("dashboard", "help", "hyper", "picker", "inspect"),
+    sh.add_argument("--screen", choices=("dashboard", "help", "hyper", "picker", "inspect",
+                                         "surface"),
                     default="dashboard", help=MSG["shot_screen"])
     sh.add_argument("--page", type=int, default=0, metavar="K", help=MSG["shot_page"])
     sh.add_argument("--seed", type=_seed, metavar="S", help=MSG["seed"])
@@ -234,6 +242,21 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument("--all", action="store_true", help=MSG["all_rows"])
     gc.add_argument("--lang", choices=("en", "pt"), default=argparse.SUPPRESS, help=MSG["lang"])
     gc.set_defaults(func=cmd_gradcheck)
+
+    sf = sub.add_parser("surface", help=MSG["surface_help"], description=MSG["surface_help"])
+    sf.add_argument("scenario", metavar="SCENARIO", help=MSG["scenario_arg"])
+    sf.add_argument("--out", required=True, metavar="FILE", help=MSG["surface_out"])
+    sf.add_argument("--epochs", type=_positive_int, metavar="N", help=MSG["epochs"])
+    sf.add_argument("--steps", type=_positive_int, metavar="N", help=MSG["steps"])
+    sf.add_argument("--seed", type=_seed, metavar="S", help=MSG["seed"])
+    sf.add_argument("--directions", choices=("pca", "random"), default="pca",
+                    help=MSG["surface_directions"])
+    sf.add_argument("--grid", type=_positive_int, default=41, metavar="N",
+                    help=MSG["surface_grid"])
+    sf.add_argument("--extent", type=_eps, metavar="E", help=MSG["surface_extent"])
+    sf.add_argument("--samples", type=_positive_int, default=1000, metavar="N",
+                    help=MSG["surface_samples"])
+    sf.set_defaults(func=cmd_surface)
 
     ls = sub.add_parser("list", help=MSG["list_help"], description=MSG["list_help"])
     ls.set_defaults(func=cmd_list)
@@ -440,6 +463,22 @@ def cmd_explain(args) -> int:
     return EXIT_OK
 
 
+
+
+def cmd_surface(args) -> int:
+    from simtreino.headless.surface_export import SurfaceError, export_surface
+    from simtreino.scenario import find_scenario, load_scenario
+
+    scenario = load_scenario(find_scenario(args.scenario))
+    _check_writable(args.out)
+    try:
+        done = export_surface(scenario, args.out, epochs=args.epochs, steps=args.steps,
+                              seed=args.seed, directions=args.directions, grid=args.grid,
+                              extent=args.extent, samples=args.samples)
+    except SurfaceError as e:
+        raise UsageError(str(e)) from None
+    print(done.summary, flush=True)
+    return EXIT_OK
 
 
 def cmd_gradcheck(args) -> int:

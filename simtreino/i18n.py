@@ -188,6 +188,28 @@ MESSAGES: dict[str, dict[str, str]] = {
         "pt": "Pesos e gradientes: por camada, sua distribuição e a norma do gradiente; "
               "normas que somem ou explodem mostram uma rede que parou de aprender.",
     },
+    "help.panel_surface": {
+        "en": "Loss surface: the loss around the current weights along two directions "
+              "(α, β), with the path training took; f shows it full screen.",
+        "pt": "Superfície de perda: a perda em volta dos pesos atuais ao longo de duas "
+              "direções (α, β), com o caminho que o treino percorreu; f a mostra em tela cheia.",
+    },
+    "help.panel_race_surface": {
+        "en": "The surface: f(x, y) in colour (★ its minima, ◆ the start) with each "
+              "optimizer's path; a thin trail, ● where it is now.",
+        "pt": "A superfície: f(x, y) em cores (★ seus mínimos, ◆ o início) com o caminho "
+              "de cada otimizador; um rastro fino, ● onde ele está agora.",
+    },
+    "help.panel_race_curves": {
+        "en": "Loss per step: f at each optimizer's point, step by step.",
+        "pt": "Perda por passo: f no ponto de cada otimizador, passo a passo.",
+    },
+    "help.panel_race_table": {
+        "en": "The table: each optimizer's settings, where it is, f there and its "
+              "distance to the nearest known minimum.",
+        "pt": "A tabela: as configurações de cada otimizador, onde ele está, o valor de f "
+              "ali e a distância até o mínimo conhecido mais próximo.",
+    },
     "help.close_hint": {"en": "Esc, ? or q closes this help.",
                         "pt": "Esc, ? ou q fecha esta ajuda."},
 
@@ -458,6 +480,45 @@ MESSAGES: dict[str, dict[str, str]] = {
                      "pt": "uma tigela coberta de mínimos locais; o global fica em (0, 0)"},
     "fn.momentum": {"en": "a curved valley where momentum carries an optimizer along the bend",
                     "pt": "um vale curvo em que o momentum leva o otimizador pela curva"},
+    # ---- the loss surface of a network
+    "surface.title": {"en": "loss surface", "pt": "superfície de perda"},
+    "surface.pca": {"en": "PCA of the path ({share}% of it)",
+                    "pt": "PCA do caminho ({share}% dele)"},
+    "surface.random": {"en": "random directions", "pt": "direções aleatórias"},
+    "surface.path": {"en": "training path", "pt": "caminho do treino"},
+    "surface.computing": {"en": "computing the loss surface…",
+                          "pt": "calculando a superfície de perda…"},
+    "surface.line_title": {"en": "loss from the initial (t = 0) to the current weights (t = 1)",
+                           "pt": "perda dos pesos iniciais (t = 0) aos atuais (t = 1)"},
+    "surface.line_loss": {"en": "loss", "pt": "perda"},
+    "surface.info": {
+        "en": "Slice around step {step}: {grid} grid, loss on {samples} training samples (training is at step {n}). α and β are steps along two directions in weight space; the red path is the training so far, projected on this plane.",
+        "pt": "Corte em torno do passo {step}: grade {grid}, perda em {samples} amostras de treino (o treino está no passo {n}). α e β são passos ao longo de duas direções no espaço dos pesos; o caminho vermelho é o treino até agora, projetado neste plano."},
+    "binding.directions": {"en": "PCA / random directions", "pt": "Direções PCA / aleatórias"},
+    "binding.grid": {"en": "Grid size", "pt": "Tamanho da grade"},
+    "binding.zoom_out": {"en": "Wider", "pt": "Mais amplo"},
+    "binding.zoom_in": {"en": "Narrower", "pt": "Mais estreito"},
+    "binding.contours": {"en": "Contour lines", "pt": "Curvas de nível"},
+    "binding.surface_full": {"en": "Loss surface, full screen", "pt": "Superfície de perda em tela cheia"},
+    "binding.panel_view": {"en": "Surface / weights over time", "pt": "Superfície / pesos ao longo do tempo"},
+    # ---- image data (MNIST)
+    "binding.digits_view": {"en": "Digits / confusion matrix / first-layer weights",
+                            "pt": "Dígitos / matriz de confusão / pesos da primeira camada"},
+    "digits.samples": {"en": "{split} digits: label → prediction (confidence)",
+                       "pt": "dígitos de {split}: rótulo → predição (confiança)"},
+    "digits.mistakes": {"en": "current mistakes, most confident first",
+                        "pt": "erros atuais, os mais confiantes primeiro"},
+    "digits.no_mistakes": {"en": "no mistakes among the {n} images evaluated",
+                           "pt": "nenhum erro entre as {n} imagens avaliadas"},
+    "digits.confusion": {"en": "confusion matrix · {split}, {n} images · accuracy {acc}",
+                         "pt": "matriz de confusão · {split}, {n} imagens · acurácia {acc}"},
+    "digits.true": {"en": "true", "pt": "real"},
+    "digits.predicted": {"en": "predicted", "pt": "predição"},
+    "digits.accuracy_col": {"en": "acc", "pt": "acur."},
+    "digits.weights": {"en": "first-layer weights: what each neuron looks for",
+                       "pt": "pesos da primeira camada: o que cada neurônio procura"},
+    "digits.too_small": {"en": "too small: enlarge the terminal",
+                         "pt": "pequeno demais: aumente o terminal"},
 }
 
 _lang = "en"

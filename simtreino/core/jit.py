@@ -53,6 +53,18 @@ def kernel_inline(fn):
     return njit(inline="always", **JIT_OPTIONS)(fn)
 
 
+def kernel_parallel(fn):
+    """A kernel whose ``numba.prange`` loops run on Numba's thread pool
+    (the same options otherwise). Two cautions: never call BLAS
+    (``np.dot``) inside a ``prange`` body -- Numba's threads and BLAS's own
+    then fight over the cores (parallel kernels next to multi-threaded BLAS
+    took an epoch from ~90 ms to 6.5 s on these 2-core machines) -- and
+    never enter parallel kernels from two Python threads at once (Numba's
+    fallback 'workqueue' threading layer aborts the process): callers
+    serialise them with a lock (see analysis/landscape.py)."""
+    return njit(parallel=True, **JIT_OPTIONS)(fn)
+
+
 def cache_is_warm() -> bool:
     """Whether compiled kernels for this version of the core are on disk
     (then starting takes a second, not half a minute of compiling)."""

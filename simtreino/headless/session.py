@@ -19,6 +19,7 @@ from simtreino.core.history import Decimated
 from simtreino.core.jit import cache_is_warm
 from simtreino.scenario.build import build_dataset
 
+from .digits_view import digits_state
 from .params import save_params
 from .runner import Runner
 
@@ -31,6 +32,7 @@ SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 50_000, 
 PUBLISH_SECONDS = 1 / 20
 CHUNK_SECONDS = 1 / 50
 GRID_SECONDS = 0.25          # how often the decision boundary is recomputed
+DIGITS_SECONDS = 0.5         # MNIST panels: ~4 ms per update, twice a second
 GRID_SHAPE = (48, 96)        # rows, columns of the boundary field
 CURVE_POINTS = 200           # a 1-D regression's predicted curve
 
@@ -77,6 +79,8 @@ class LiveView:
     inspection_id: int = 0
     gradcheck: object = None            # the last gradient check (analysis.GradCheck)
     gradcheck_id: int = 0
+    surface: object = None             # headless.surface_watch.SurfaceState, when watched
+    digits: object = None              # headless.digits_view.DigitsState, for image data (MNIST)
     sample_index: int = 0
     sample_values: tuple = ()      # the sample's values at the input and after each layer
     seed: int = 0
@@ -111,6 +115,9 @@ class LiveSession:
         self._break_hit, self._break_id = None, 0
         self._inspection, self._inspection_id = None, 0
         self._gradcheck_result, self._gradcheck_id = None, 0
+        self._surface = None            # a SurfaceWatcher while someone looks at the surface
+        self._digits = None
+        self._digits_at, self._digits_step = -math.inf, None
         self.view: LiveView = self._make_view()
         self._thread = threading.Thread(target=self._loop, name="simtreino-trainer", daemon=True)
 
@@ -127,6 +134,17 @@ class LiveSession:
             self._thread.join(timeout)
         else:
             self._runner.stop_recording()
+        if self._surface is not None:
+            self._surface.close()
+
+    def watch_surface(self, on: bool = True) -> None:
+        """Keep the loss surface around the parameters up to date (in a
+        thread of its own) while ``on``; it costs nothing when off."""
+        self._send(lambda: self._watch_surface(on))
+
+    def configure_surface(self, **settings) -> None:
+        """directions ('pca' | 'random'), grid (points per axis), extent_scale."""
+        self._send(lambda: self._surface and self._surface.configure(**settings))
 
     def _send(self, fn) -> None:
         self._commands.put(fn)
@@ -193,7 +211,7 @@ class LiveSession:
     def toggle_recording(self, path) -> None:
         self._send(lambda: self._toggle_recording(path))
 
-    def train_now(self, epochs: int) -> None:
+    def train_now(self, epochs: int, surface: bool = True) -> None:
         """Train ``epochs`` in the calling thread, then publish the view.
         Only before ``start()`` (screenshots, tests): afterwards the worker
         owns the trainer. ~200 chunks, so the per-layer histories (logged
@@ -203,10 +221,16 @@ class LiveSession:
         tr = self.trainer
         target = tr.epoch + epochs
         chunk = max(1, epochs * tr.steps_per_epoch // 200)
+        if surface:
+            self._watch_surface(True)
         while tr.epoch < target and not tr.diverged:
             self._run(chunk, stop_epoch=target)
+            if self._surface is not None:
+                self._surface.after_steps(tr)
         self.state = self._rest_state()
         self._compute_field(force=True)
+        if self._surface is not None:
+            self._surface.compute_now(tr)
         self._publish(force=True)
 
     def wait_idle(self, timeout: float = 30.0) -> None:
@@ -229,6 +253,15 @@ class LiveSession:
         self._weight_logs = [Decimated(6, 1024) for _ in range(n_layers)]
         self._last_grid = -math.inf
         self._went_on = False
+
+    def _watch_surface(self, on: bool):
+        from .surface_watch import SurfaceWatcher
+        if on and self._surface is None:
+            self._surface = SurfaceWatcher(self.trainer, seed=self.seed)
+            self._surface.after_steps(self.trainer, force=True)
+        elif not on and self._surface is not None:
+            self._surface.close()
+            self._surface = None
 
     def _auto_speed(self):
         """A pace that shows the planned run in about ten seconds."""
@@ -280,6 +313,8 @@ class LiveSession:
         if reseed:
             self.seed = int(np.random.SeedSequence().generate_state(1)[0] % (2 ** 31))
         self._new_runner()
+        if self._surface is not None:
+            self._surface.reset(self.trainer)
         self._set_playing(False)
         self._note("reset_reseed" if reseed else "reset", seed=self.seed)
         if path:
@@ -499,7 +534,22 @@ class LiveSession:
             return
         self._last_pub = now
         self._compute_field(force=False)
+        self._compute_digits(force)
+        if self._surface is not None and not self.trainer.diverged:
+            self._surface.after_steps(self.trainer)
         self.view = self._make_view()
+
+    def _compute_digits(self, force: bool):
+        """The MNIST panels' data: twice a second while the weights change,
+        at once after a command (step, reset, ...)."""
+        if getattr(self.dataset, "image_shape", None) is None:
+            return
+        tr, now = self.trainer, time.perf_counter()
+        if tr.step == self._digits_step or (not force and now - self._digits_at < DIGITS_SECONDS):
+            return
+        self._digits_at, self._digits_step = now, tr.step
+        self._digits = digits_state(tr, self.dataset,
+                                    pixels=self.scenario.data.params.get("pixels", "unit"))
 
     def _compute_field(self, force: bool):
         now = time.perf_counter()
@@ -528,7 +578,9 @@ class LiveSession:
             sample_index=self.sample_index, sample_values=self._sample_values(), seed=self.seed,
             breakpoint=self._breakpoint, break_hit=self._break_hit, break_id=self._break_id,
             inspection=self._inspection, inspection_id=self._inspection_id,
-            gradcheck=self._gradcheck_result, gradcheck_id=self._gradcheck_id)
+            gradcheck=self._gradcheck_result, gradcheck_id=self._gradcheck_id,
+            surface=self._surface.latest if self._surface is not None else None,
+            digits=self._digits)
 
     def _sample_values(self) -> tuple:
         tr, x = self.trainer, self.dataset.x_train

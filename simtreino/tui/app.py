@@ -15,19 +15,23 @@ import numpy as np
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.widgets import Footer, Static
+from textual.widgets import ContentSwitcher, Footer, Static
 
 from simtreino.headless.session import LiveSession
 from simtreino.i18n import scenario_description, t
 
 from .header import StatusBar, fmt
 from .network_view import NetworkView
-from .widgets import Heatmap, Histogram, LinePlot, Series
+from .widgets import (ConfusionMatrix, DigitStrip, Heatmap, Histogram, LinePlot, Series,
+                      WeightImages)
 
 REDRAW_SECONDS = 1 / 20
 # Plots cost tens of milliseconds each to draw: they refresh less often than
 # the status line, so the UI thread stays free to answer keys at once.
-PANEL_SECONDS = {"loss": 0.3, "grads": 0.4, "bands": 0.5, "hists": 0.25, "network": 0.2}
+PANEL_SECONDS = {"loss": 0.3, "grads": 0.4, "bands": 0.5, "hists": 0.25, "network": 0.2,
+                 "surface": 0.3, "digits": 0.5}
+# one at a time (key d): they need more rows than the right column has left
+DIGIT_VIEWS = ("digits", "mistakes", "confusion", "wimages")
 ORANGE, CYAN, WHITE, GRAY, BLUE = (255, 160, 60), (90, 200, 235), (235, 235, 235), \
     (110, 110, 110), (70, 110, 200)
 LAYER_COLORS = [(230, 80, 80), (230, 200, 70), (90, 200, 110), (90, 200, 235), (120, 120, 255),
@@ -49,6 +53,9 @@ KEYS = [
     ("s", "save", "binding.save", True),
     ("t", "record", "binding.record", True),
     ("l", "log", "binding.log", False),
+    ("v", "panel", "binding.panel_view", False),
+    ("f", "surface", "binding.surface_full", True),
+    ("d", "digits_view", "binding.digits_view", False),
     ("a", "metric", "binding.metric", False),
     ("left_square_bracket", "layer(-1)", "binding.layer_prev", False),
     ("right_square_bracket", "layer(1)", "binding.layer_next", False),
@@ -82,6 +89,8 @@ class SimtreinoApp(App):
         self._drawn = {}
         self._log_y = True
         self._show_accuracy = False
+        # the third panel on the left: the loss surface, or (key v) weights over time
+        self._show_surface = True
         for keys, action, desc, show in KEYS:
             self.bind(keys, action, description=t(desc), show=show,
                       key_display=KEY_DISPLAY.get(keys))
@@ -93,10 +102,25 @@ class SimtreinoApp(App):
             with Vertical(id="left"):
                 yield LinePlot(id="loss")
                 yield LinePlot(id="grads")
+                yield Heatmap(id="lsurface", xlabel="α", ylabel="β",
+                              no_data_text=t("surface.computing"))
                 yield LinePlot(id="bands")
             with Vertical(id="right"):
                 yield Heatmap(id="field")
                 yield LinePlot(id="curve")
+                with ContentSwitcher(id="digits-panel", initial=DIGIT_VIEWS[0]):
+                    yield DigitStrip(id="digits", no_data_text=t("panel.no_data"),
+                                     too_small_text=t("digits.too_small"))
+                    yield DigitStrip(id="mistakes", no_data_text=t("panel.no_data"),
+                                     too_small_text=t("digits.too_small"))
+                    yield ConfusionMatrix(id="confusion", true_text=t("digits.true"),
+                                          predicted_text=t("digits.predicted"),
+                                          accuracy_text=t("digits.accuracy_col"),
+                                          no_data_text=t("panel.no_data"),
+                                          too_small_text=t("digits.too_small"))
+                    yield WeightImages(id="wimages", title=t("digits.weights"),
+                                       no_data_text=t("panel.no_data"),
+                                       too_small_text=t("digits.too_small"))
                 with Horizontal(id="hists"):
                     yield Histogram(id="whist")
                     yield Histogram(id="ghist")
@@ -114,14 +138,23 @@ class SimtreinoApp(App):
         if self.autoplay:
             self.session.play()
         self._fit_panels_to_data()
+        self._show_left_panel()
         self.set_interval(REDRAW_SECONDS, self.redraw)
         self.redraw()
 
     def _fit_panels_to_data(self) -> None:
         """The decision boundary for 2 inputs, the predicted curve for 1."""
         n = self.session.dataset.n_features
+        images = getattr(self.session.dataset, "image_shape", None) is not None
         self.query_one("#field").display = n == 2
         self.query_one("#curve").display = n == 1
+        self.query_one("#digits-panel").display = images
+
+    def _show_left_panel(self) -> None:
+        self.query_one("#lsurface").display = self._show_surface
+        self.query_one("#bands").display = not self._show_surface
+        if self._show_surface:
+            self.session.watch_surface(True)
 
     def on_unmount(self) -> None:
         self.session.close()
@@ -159,7 +192,8 @@ class SimtreinoApp(App):
         settled = view.state != "training"
         for name, draw in (("loss", self._draw_loss), ("grads", self._draw_grads),
                            ("bands", self._draw_bands), ("hists", self._draw_hists),
-                           ("network", self._draw_network)):
+                           ("network", self._draw_network), ("surface", self._draw_surface),
+                           ("digits", self._draw_digits)):
             if settled or now - self._drawn.get(name, -1e9) >= PANEL_SECONDS[name]:
                 self._drawn[name] = now
                 draw(view)
@@ -257,6 +291,31 @@ class SimtreinoApp(App):
                             title=f"{t('panel.weights_over_time')} · {title}",
                             xlabel=t("header.step"))
 
+    def _draw_surface(self, view):
+        state = view.surface
+        if state is None or not self._show_surface or self._drawn.get("lsurface") is state:
+            return
+        self._drawn["lsurface"] = state
+        from .screens.surface import draw_surface
+        draw_surface(self.query_one("#lsurface", Heatmap), state)
+
+    def _draw_digits(self, view):
+        d = view.digits
+        if d is None or self._drawn.get("digits_state") is d:
+            return
+        self._drawn["digits_state"] = d
+        split = t({"test": "panel.test", "val": "panel.validation",
+                   "train": "panel.training"}[d.split])
+        self.query_one("#digits", DigitStrip).set_digits(
+            d.samples, title=t("digits.samples", split=split))
+        mistakes = self.query_one("#mistakes", DigitStrip)
+        mistakes.set_labels(no_data_text=t("digits.no_mistakes", n=d.n_evaluated))
+        mistakes.set_digits(d.mistakes, title=t("digits.mistakes"))
+        self.query_one("#confusion", ConfusionMatrix).set_matrix(
+            d.confusion, d.recall,
+            title=t("digits.confusion", split=split, n=d.n_evaluated, acc=f"{d.accuracy:.1%}"))
+        self.query_one("#wimages", WeightImages).set_weights(d.weights, d.units)
+
     def _draw_network(self, view):
         nv = self.query_one(NetworkView)
         nv.labels.update({"input": t("layer.input"), "output": t("layer.output"),
@@ -323,6 +382,22 @@ class SimtreinoApp(App):
         self._log_y = not self._log_y
         self._drawn.pop("version", None)
         self.redraw()
+
+    def action_panel(self) -> None:
+        self._show_surface = not self._show_surface
+        self._show_left_panel()
+        self._drawn.pop("version", None)
+        self._drawn.pop("lsurface", None)
+        self.redraw()
+
+    def action_digits_view(self) -> None:
+        """Digit strips, confusion matrix, first-layer weights (image data)."""
+        sw = self.query_one("#digits-panel", ContentSwitcher)
+        sw.current = DIGIT_VIEWS[(DIGIT_VIEWS.index(sw.current) + 1) % len(DIGIT_VIEWS)]
+
+    def action_surface(self) -> None:
+        from .screens.surface import SurfaceScreen
+        self.push_screen(SurfaceScreen(self.session))
 
     def action_metric(self) -> None:
         self._show_accuracy = not self._show_accuracy
@@ -397,6 +472,7 @@ class SimtreinoApp(App):
         self._drawn.clear()
         self.session.start()
         self._fit_panels_to_data()
+        self._show_left_panel()
         self.session.play()
 
     def get_system_commands(self, screen):

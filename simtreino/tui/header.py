@@ -57,7 +57,15 @@ class StatusBar(Static):
         if view.state == "training":
             second.append(f"   {view.measured_speed:,.0f} {t('header.measured')}", style="dim")
         second.append(f"   {t('header.seed')} {view.seed}", style="dim")
-        out = Text("\n").join([line, second])
-        out.no_wrap = True            # a long name must not push the metrics line away
-        out.overflow = "ellipsis"
-        self.update(out)
+        self.update(two_lines(line, second, self.size.width))
+
+
+def two_lines(first: Text, second: Text, width: int) -> Text:
+    """Both lines cut to the width with an ellipsis: a long scenario name
+    must not wrap and push the metrics line out of the two-row bar."""
+    room = max(10, width - 2) if width else 10_000
+    for line in (first, second):
+        line.truncate(room, overflow="ellipsis")
+    out = Text("\n").join([first, second])
+    out.no_wrap = True
+    return out

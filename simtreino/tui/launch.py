@@ -7,7 +7,7 @@ from simtreino.headless.race_session import RaceSession
 from simtreino.headless.session import LiveSession
 from simtreino.scenario import find_scenario, load_scenario
 
-SCREENS = ("dashboard", "help", "hyper", "picker", "inspect")
+SCREENS = ("dashboard", "help", "hyper", "picker", "inspect", "surface")
 
 
 def open_app(scenario_name: str, seed=None) -> int:
@@ -52,6 +52,8 @@ def screenshot(scenario_name: str, out: str, *, epochs: int = 0, size=(120, 36),
                 await pilot.press("h")
             elif screen == "picker":
                 await pilot.press("o")
+            elif screen == "surface":
+                await pilot.press("f")
             elif screen == "inspect":
                 await pilot.press("b")
                 for _ in range(200):          # the worker runs the step

@@ -9,6 +9,7 @@ advances the race; this app only reads its ``RaceView`` on a timer.
 from datetime import datetime
 from pathlib import Path
 import sys
+import time
 
 import numpy as np
 from rich.table import Table
@@ -22,10 +23,14 @@ from simtreino.headless.race_session import RaceSession
 from simtreino.i18n import scenario_description, t
 
 from .app import KEY_DISPLAY, MIN_SIZE, slug
-from .header import BADGE_STYLE, fmt
+from .header import BADGE_STYLE, fmt, two_lines
 from .widgets import Heatmap, LinePlot, Series
 
 REDRAW_SECONDS = 1 / 20
+# The surface and the curves take tens of milliseconds to draw: while the
+# race runs they refresh a few times a second, the table and status line
+# every frame (the UI thread stays free for keys).
+PANEL_SECONDS = 0.2
 LOG_FLOOR = 1e-12
 # Bright colours that stand out on viridis's dark valleys (where paths run).
 RACER_COLORS = [(255, 85, 85), (255, 255, 255), (255, 170, 30), (0, 220, 255),
@@ -38,8 +43,8 @@ KEYS = [
     ("plus,equals_sign", "faster", "binding.faster", True),
     ("minus", "slower", "binding.slower", True),
     ("r", "reset", "binding.restart", True),
-    ("l", "scale", "binding.surface_scale", True),
-    ("t", "record", "binding.record", True),
+    ("l", "scale", "binding.surface_scale", False),
+    ("t", "record", "binding.record", False),
     ("o", "open", "binding.open", True),
     ("question_mark", "help", "binding.help", True),
     ("q", "quit", "binding.quit", True),
@@ -87,6 +92,7 @@ class RaceApp(App):
         self._log = scenario.surface.scale == "log"
         self._drawn_version = None
         self._surface_drawn = None
+        self._panels_at = -1e9
         for keys, action, desc, show in KEYS:
             self.bind(keys, action, description=t(desc), show=show,
                       key_display=KEY_DISPLAY.get(keys))
@@ -135,10 +141,13 @@ class RaceApp(App):
             return
         self._drawn_version = view.version
         self._draw_status(view)
-        self._draw_surface(view)
         self._draw_table(view)
-        self._draw_losses(view)
         self._draw_message(view)
+        now = time.monotonic()
+        if view.state != "training" or now - self._panels_at >= PANEL_SECONDS:
+            self._panels_at = now
+            self._draw_surface(view)
+            self._draw_losses(view)
 
     def _draw_status(self, view) -> None:
         line = Text()
@@ -153,10 +162,8 @@ class RaceApp(App):
         spec = self.session.spec
         second = Text(f" f(x, y) = {spec.formula}", style="bold")
         second.append(f"   {t('fn.' + view.scenario.surface.function)}", style="dim")
-        out = Text("\n").join([line, second])
-        out.no_wrap = True
-        out.overflow = "ellipsis"
-        self.query_one("#race-status", Static).update(out)
+        status = self.query_one("#race-status", Static)
+        status.update(two_lines(line, second, status.size.width))
 
     def _draw_surface(self, view) -> None:
         hm = self.query_one("#surface", Heatmap)
@@ -246,6 +253,7 @@ class RaceApp(App):
     def action_scale(self) -> None:
         self._log = not self._log
         self._drawn_version = None
+        self._panels_at = -1e9
         self.redraw()
 
     def action_record(self) -> None:
@@ -256,7 +264,8 @@ class RaceApp(App):
         from .screens import HelpScreen
         rows = [(KEY_DISPLAY.get(keys, keys), t(desc)) for keys, _, desc, _ in KEYS]
         rows.append(("ctrl+p", t("binding.palette")))
-        self.push_screen(HelpScreen(rows))
+        from .screens.help import RACE_PANEL_KEYS
+        self.push_screen(HelpScreen(rows, panels=RACE_PANEL_KEYS))
 
     def action_open(self) -> None:
         from .screens.picker import ScenarioPicker

@@ -290,3 +290,57 @@ def test_k_runs_until_the_loss_falls_below_a_value_then_opens_the_inspector():
         loss = next(p for p in d["phases"] if p["phase"] == "loss")["loss"]
         assert loss < 0.3
     drive(script)
+
+
+def _wait_surface(app, timeout=60.0):
+    import time
+    end = time.monotonic() + timeout
+    while app.session.view.surface is None and time.monotonic() < end:
+        time.sleep(0.02)
+    return app.session.view.surface
+
+
+def test_v_swaps_the_loss_surface_and_weights_over_time():
+    async def script(pilot, app):
+        surface, bands = app.query_one("#lsurface"), app.query_one("#bands")
+        assert surface.display and not bands.display
+        assert _wait_surface(app) is not None
+        await press(pilot, app, "n", "n")
+        await pilot.pause(0.4)
+        assert "loss surface" in str(surface.border_title)
+        await press(pilot, app, "v")
+        assert bands.display and not surface.display
+        await press(pilot, app, "v")
+        assert surface.display
+    drive(script)
+
+
+def test_f_shows_the_surface_full_screen_and_its_keys_change_the_slice():
+    from simtreino.tui.screens.surface import SurfaceScreen
+
+    async def script(pilot, app):
+        await press(pilot, app, "e", "e", "e")
+        await press(pilot, app, "f")
+        assert isinstance(app.screen, SurfaceScreen)
+        first = _wait_surface(app)
+        await press(pilot, app, "g")                 # the next grid size
+        for _ in range(300):
+            st = app.session.view.surface
+            if st is not first and st.grid != first.grid:
+                break
+            await pilot.pause(0.05)
+        st = app.session.view.surface
+        assert st.grid != first.grid and st.slice.losses.shape == (st.grid, st.grid)
+        await press(pilot, app, "d")                 # pca <-> random
+        for _ in range(300):
+            if app.session.view.surface.directions != st.directions:
+                break
+            await pilot.pause(0.05)
+        assert app.session.view.surface.directions != st.directions
+        hm = app.screen.query_one("#surface-map")
+        assert hm._log
+        await press(pilot, app, "l")
+        assert not hm._log
+        await press(pilot, app, "escape")
+        assert not isinstance(app.screen, SurfaceScreen)
+    drive(script)

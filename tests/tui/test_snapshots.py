@@ -25,6 +25,8 @@ CASES = {
                                  lang="pt"),
     "inspector-adam-update": dict(scenario="opt-adam", epochs=1, screen="inspect", page=5,
                                   lang="en"),
+    "xor-surface": dict(scenario="xor", epochs=300, screen="surface", lang="en"),
+    "spirals-surface-pt": dict(scenario="spirals", epochs=40, screen="surface", lang="pt"),
 }
 
 

@@ -12,7 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 HEADLESS = ["simtreino.core.trainer", "simtreino.data", "simtreino.scenario.build",
             "simtreino.headless.runner", "simtreino.headless.replay", "simtreino.api",
             "simtreino.headless.explain", "simtreino.analysis.gradcheck", "simtreino.headless.session",
-            "simtreino.i18n"]
+            "simtreino.i18n", "simtreino.headless.digits_view", "simtreino.headless.race_session",
+            "simtreino.headless.race_run", "simtreino.headless.surface_watch",
+            "simtreino.headless.surface_export", "simtreino.analysis.landscape",
+            "simtreino.core.race", "simtreino.data.fetch", "simtreino.data.mnist"]
 
 
 @pytest.mark.parametrize("module", HEADLESS)

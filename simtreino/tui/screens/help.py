@@ -12,7 +12,9 @@ from textual.widgets import Footer, Static
 
 from simtreino.i18n import t
 
-PANEL_KEYS = ("help.panel_curves", "help.panel_boundary", "help.panel_layers")
+PANEL_KEYS = ("help.panel_curves", "help.panel_boundary", "help.panel_surface",
+              "help.panel_layers")
+RACE_PANEL_KEYS = ("help.panel_race_surface", "help.panel_race_curves", "help.panel_race_table")
 
 
 class HelpScreen(ModalScreen[None]):
@@ -61,9 +63,10 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, bindings, *, name=None, id=None, classes=None):
+    def __init__(self, bindings, *, panels=PANEL_KEYS, name=None, id=None, classes=None):
         super().__init__(name=name, id=id, classes=classes)
         self.entries = [(str(k), str(d)) for k, d in bindings]
+        self.panels = tuple(panels)
         from . import localize_bindings
         localize_bindings(self)
 
@@ -87,13 +90,12 @@ class HelpScreen(ModalScreen[None]):
             table.add_row(Text(key), Text(desc))
         return table
 
-    @staticmethod
-    def _panels_text() -> Table:
+    def _panels_text(self) -> Table:
         table = Table(box=None, show_header=False, pad_edge=False, expand=True,
                       padding=(0, 1, 0, 0))
         table.add_column(no_wrap=True)
         table.add_column(ratio=1)
-        for k in PANEL_KEYS:
+        for k in self.panels:
             table.add_row("•", Text(t(k)))
         return table
 

@@ -8,15 +8,21 @@ fails on odd sizes or non-finite data. They compute nothing about training.
   digits) with scatter points, paths, axes and a colour bar / class legend;
 - :class:`LinePlot` -- curves and distribution bands through plotext, log y;
 - :class:`Histogram` -- one histogram with eighth-block bars;
+- :class:`DigitStrip` -- digit images with "label → prediction (confidence)";
+- :class:`ConfusionMatrix` -- class counts shaded by row, per-class accuracy;
+- :class:`WeightImages` -- first-layer weights as images, diverging colours;
 - :mod:`.colors` -- viridis colour map and the class palette.
 """
 
 from .colors import BACKGROUND, blend, class_color, colormap, colormap_array
+from .confusion import ConfusionMatrix
+from .digits import DigitStrip
 from .heatmap import Heatmap
 from .histogram import Histogram
 from .lineplot import Band, LinePlot, Series
+from .weight_images import WeightImages
 
 __all__ = [
-    "BACKGROUND", "Band", "Heatmap", "Histogram", "LinePlot", "Series",
-    "blend", "class_color", "colormap", "colormap_array",
+    "BACKGROUND", "Band", "ConfusionMatrix", "DigitStrip", "Heatmap", "Histogram", "LinePlot",
+    "Series", "WeightImages", "blend", "class_color", "colormap", "colormap_array",
 ]
