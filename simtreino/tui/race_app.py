@@ -187,7 +187,9 @@ class RaceApp(App):
         for i, r in enumerate(view.racers):
             paths.append((view.paths[i, :, 0], view.paths[i, :, 1], racer_color(i), r.label))
         # a thin dotted trail per racer, ● where it is now
-        hm.set_paths(paths, line_char="·", point_char="·", end_char="●")
+        # the first racer on top where paths cross: scenarios list the
+        # baseline (plain SGD) first, and its zig-zag is the thing to see
+        hm.set_paths(paths, line_char="·", point_char="·", end_char="●", first_on_top=True)
 
     def _draw_table(self, view) -> None:
         table = Table(box=None, pad_edge=False, expand=True, show_edge=False)

@@ -260,6 +260,7 @@ class Heatmap(Widget):
         self._color_points_by = "class"
         self._paths: list[tuple[np.ndarray, np.ndarray, tuple[int, int, int], str]] = []
         self._path_chars = ("·", "•", "●")
+        self._first_on_top = False
         # cache
         self._version = 0
         self._cache: Text | None = None
@@ -365,12 +366,14 @@ class Heatmap(Widget):
         self._changed()
 
     def set_paths(self, paths: Iterable[tuple], *, line_char: str = "·", point_char: str = "•",
-                  end_char: str = "●") -> None:
+                  end_char: str = "●", first_on_top: bool = False) -> None:
         """Trajectories drawn over the field: ``[(xs, ys, (r, g, b), label), ...]``.
 
         Consecutive points are joined with ``line_char``; the points themselves
         get ``point_char`` and the last one ``end_char``. Labelled paths are
         listed in the legend row at the top. Non-finite points break the line.
+        ``first_on_top``: draw the paths in reverse, so where they cross the
+        first one shows (the legend keeps the given order).
         """
         out = []
         for p in paths:
@@ -381,6 +384,7 @@ class Heatmap(Widget):
             n = min(len(xs), len(ys))
             out.append((xs[:n], ys[:n], tuple(int(c) for c in rgb), str(label or "")))
         self._paths = out
+        self._first_on_top = bool(first_on_top)
         self._path_chars = (line_char[:1] or "·", point_char[:1] or "•", end_char[:1] or "●")
         self._changed()
 
@@ -735,7 +739,8 @@ class Heatmap(Widget):
         line_ch, point_ch, end_ch = self._path_chars
         xmin, xmax, ymin, ymax = lay.extent
         pw, ph = lay.pw, lay.ph
-        for xs, ys, rgb, _label in self._paths:
+        order = self._paths[::-1] if self._first_on_top else self._paths
+        for xs, ys, rgb, _label in order:
             if len(xs) == 0:
                 continue
             with np.errstate(all="ignore"):
