@@ -51,7 +51,10 @@ def run(scenario, epochs=None, *, seed=None, init_params=None, record=None, reco
     A race scenario (``kind = "race"``) gives a ``RaceResult`` instead:
     ``racers`` (each one's final point, loss, distance to the nearest
     minimum, divergence), ``race`` (every path) and the ``checks``;
-    ``steps`` overrides its length, ``record``/``record_every`` work alike."""
+    ``steps`` overrides its length, ``record``/``record_every`` work alike.
+
+    A scenario with ``[[runs]]`` gives a list of ``RunResult``, one per run
+    (``scenario.variants()`` names them), all from the same initial weights."""
     s = _scenario(scenario)
     if s.kind == "race":
         from simtreino.headless.race_run import run_race
@@ -64,6 +67,12 @@ def run(scenario, epochs=None, *, seed=None, init_params=None, record=None, reco
     if steps is not None:
         raise ValueError("steps applies to race scenarios; a network scenario trains for epochs")
     from simtreino.headless.runner import run as _run
+    if s.runs:
+        if record is not None or save_params_to is not None:
+            raise ValueError(f"{s.name} compares {len(s.runs)} runs: run its variants() one "
+                             "by one to record or save each")
+        return [_run(v, epochs=epochs, seed=seed, init_params=init_params,
+                     record_every=record_every, on_chunk=on_chunk) for _, v in s.variants()]
     return _run(s, epochs=epochs, seed=seed, init_params=init_params,
                 record=record, record_every=record_every, save_params_to=save_params_to,
                 on_chunk=on_chunk)

@@ -293,19 +293,36 @@ def cmd_run(args) -> int:
     if args.steps is not None:
         raise UsageError(MSG["steps_network"])
     _check_writable(args.save_params)
-    try:
-        runner = Runner(scenario, epochs=args.epochs, seed=args.seed,
-                        init_params=args.init_params, record=args.record,
-                        record_every=args.record_every)
-    except OSError as e:   # only the trace file is opened here
-        raise UsageError(MSG["cannot_write"].format(path=args.record,
-                                                    reason=e.strerror or e)) from None
-    err = sys.stderr
-    result = run(scenario, runner=runner, save_params_to=args.save_params,
-                 progress_stream=err if (not args.quiet and err.isatty()) else None,
-                 notice_stream=None if args.quiet else err, handle_sigint=True)
-    print(summary_line(result, args), flush=True)
-    return result.exit_code
+    # A scenario with [[runs]] trains each run in turn, from the same initial
+    # weights; outputs get the run's label in their names.
+    code = EXIT_OK
+    for label, variant in scenario.variants():
+        record = _per_run(args.record, label)
+        try:
+            runner = Runner(variant, epochs=args.epochs, seed=args.seed,
+                            init_params=args.init_params, record=record,
+                            record_every=args.record_every)
+        except OSError as e:   # only the trace file is opened here
+            raise UsageError(MSG["cannot_write"].format(path=record,
+                                                        reason=e.strerror or e)) from None
+        err = sys.stderr
+        result = run(variant, runner=runner, save_params_to=_per_run(args.save_params, label),
+                     progress_stream=err if (not args.quiet and err.isatty()) else None,
+                     notice_stream=None if args.quiet else err, handle_sigint=True)
+        print(summary_line(result, args), flush=True)
+        code = max(code, result.exit_code)
+        if result.status == "interrupted":
+            break
+    return code
+
+
+def _per_run(path, label: str):
+    """``out.jsonl`` -> ``out-sgd.jsonl`` for the run labelled "SGD"."""
+    if path is None or not label:
+        return path
+    p = Path(path)
+    slug = "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-") or "run"
+    return str(p.with_name(f"{p.stem}-{slug}{p.suffix}"))
 
 
 def _run_race(args, scenario) -> int:

@@ -501,6 +501,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "binding.contours": {"en": "Contour lines", "pt": "Curvas de nível"},
     "binding.surface_full": {"en": "Loss surface, full screen", "pt": "Superfície de perda em tela cheia"},
     "binding.panel_view": {"en": "Surface / weights over time", "pt": "Superfície / pesos ao longo do tempo"},
+    "binding.next_run": {"en": "Next run (scenarios comparing runs)",
+                         "pt": "Próxima execução (cenários que comparam execuções)"},
+    "msg.run_selected": {"en": "Showing run {label}; the loss panel draws every run",
+                         "pt": "Mostrando a execução {label}; o painel de perda desenha todas"},
     # ---- image data (MNIST)
     "binding.digits_view": {"en": "Digits / confusion matrix / first-layer weights",
                             "pt": "Dígitos / matriz de confusão / pesos da primeira camada"},

@@ -196,6 +196,14 @@ def _run_scenario(scenario):
         if r.failures:
             return False, "; ".join(c.message for c in r.failures), []
         return True, f"{r.steps} steps, {len(r.checks)} checks", []
+    if scenario.runs:
+        # every run of the comparison must meet its checks
+        messages, ok = [], True
+        for label, variant in scenario.variants():
+            r_ok, msg, _ = _run_scenario(variant)
+            ok = ok and r_ok
+            messages.append(f"{label}: {msg}")
+        return ok, "; ".join(messages), []
     result = run(scenario)
     if result.failures:
         return False, "; ".join(c.message for c in result.failures), []

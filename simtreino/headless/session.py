@@ -84,6 +84,8 @@ class LiveView:
     sample_index: int = 0
     sample_values: tuple = ()      # the sample's values at the input and after each layer
     seed: int = 0
+    runs: tuple = ()                   # (label, epoch history) of every run compared ([[runs]])
+    run_index: int = 0                 # the run the other panels show
 
 
 class LiveSession:
@@ -99,6 +101,10 @@ class LiveSession:
         # prediction compile for tens of seconds: say so meanwhile.
         self._warm = cache_is_warm()
         self.dataset = build_dataset(scenario)
+        # [[runs]]: one runner per run, trained in lockstep from the same
+        # initial weights; the panels show the selected one (key m)
+        self._variants = scenario.variants()
+        self._sel = 0
         self._new_runner()
         self.speed = self._auto_speed() if speed == "auto" else speed
         self._rates: list[tuple[float, int]] = []
@@ -244,15 +250,58 @@ class LiveSession:
     def trainer(self):
         return self._runner.trainer
 
+    @property
+    def _runner(self) -> Runner:
+        return self._runners[self._sel]
+
+    @property
+    def run_scenario(self):
+        """The scenario of the selected run (the scenario itself without [[runs]])."""
+        return self._variants[self._sel][1]
+
+    def select_run(self, delta: int) -> None:
+        self._send(lambda: self._select_run(delta))
+
     def _new_runner(self) -> None:
-        self._runner = Runner(self.scenario, seed=self.seed, dataset=self.dataset)
-        self._runner.target_epoch = 10 ** 12   # the person decides when to stop
+        self._runners = []
+        for _, variant in self._variants:
+            r = Runner(variant, seed=self.seed, dataset=self.dataset)
+            r.target_epoch = 10 ** 12   # the person decides when to stop
+            self._runners.append(r)
         self.target_epochs = self.scenario.training.epochs
+        self._new_logs()
+
+    def _new_logs(self) -> None:
         n_layers = len(self._runner.trainer.arch.layers)
         self._grad_log = Decimated(1 + n_layers, 2048)
         self._weight_logs = [Decimated(6, 1024) for _ in range(n_layers)]
         self._last_grid = -math.inf
         self._went_on = False
+
+    def _select_run(self, delta: int):
+        if len(self._runners) < 2:
+            return
+        if self._runner.writer is not None:          # a trace belongs to one run
+            self._note("recording_stopped", path=self._runner.stop_recording())
+        self._sel = (self._sel + delta) % len(self._runners)
+        self._new_logs()
+        if self._surface is not None:
+            self._surface.reset(self.trainer)
+        self._digits_step = None
+        self._note("run_selected", label=self._variants[self._sel][0])
+
+    def _keep_up(self) -> None:
+        """The runs not shown follow the shown one: the same share of an
+        epoch (their batch sizes may differ)."""
+        main = self.trainer
+        progress = main.step / max(1, main.steps_per_epoch)
+        for r in self._runners:
+            tr = r.trainer
+            if r is self._runner or tr.diverged:
+                continue
+            target = int(round(progress * tr.steps_per_epoch))
+            while tr.step < target and not tr.diverged:
+                r.advance(target - tr.step)
 
     def _watch_surface(self, on: bool):
         from .surface_watch import SurfaceWatcher
@@ -385,7 +434,7 @@ class LiveSession:
         if self.trainer.diverged:
             return
         before = self.trainer.step
-        self._inspection = explain_trainer(self.trainer, name=self.scenario.name)
+        self._inspection = explain_trainer(self.trainer, name=self.run_scenario.name)
         self._inspection_id += 1
         self._rates.append((time.perf_counter(), self.trainer.step - before))
         self._log_layers()
@@ -440,6 +489,8 @@ class LiveSession:
             self._compiling(lambda: self._runner.advance(n, stop_epoch))
             self._warm = True
         done = tr.step - before
+        if len(self._runners) > 1:
+            self._keep_up()
         self._rates.append((time.perf_counter(), done))
         self._log_layers()
         if tr.diverged:
@@ -563,7 +614,7 @@ class LiveSession:
         self._version += 1
         ds = self.dataset
         return LiveView(
-            version=self._version, state=self.state, scenario=self.scenario,
+            version=self._version, state=self.state, scenario=self.run_scenario,
             snapshot=tr.snapshot(histograms=True, include_params=tr.arch.n_params <= 20_000), target_epochs=self.target_epochs,
             speed=self.speed, measured_speed=self._measured_speed(),
             epochs=tr.epoch_history(), steps=tr.step_history(),
@@ -580,7 +631,11 @@ class LiveSession:
             inspection=self._inspection, inspection_id=self._inspection_id,
             gradcheck=self._gradcheck_result, gradcheck_id=self._gradcheck_id,
             surface=self._surface.latest if self._surface is not None else None,
-            digits=self._digits)
+            digits=self._digits,
+            runs=tuple((label, r.trainer.epoch_history())
+                       for (label, _), r in zip(self._variants, self._runners))
+            if len(self._runners) > 1 else (),
+            run_index=self._sel)
 
     def _sample_values(self) -> tuple:
         tr, x = self.trainer, self.dataset.x_train

@@ -29,8 +29,8 @@ from simtreino.data.mnist import (DATA_DIR_CACHE, MNIST_SETTINGS, N_CLASSES as M
 from .errors import ScenarioError, did_you_mean, one_of, show
 from .race_load import RACE_TABLES, race_from_dict
 from .schema import (SCHEMA_VERSION, DataSpec, ExpectSpec, InitSpec, LayerSpec, LossSpec,
-                     ModelSpec, OptimizerSpec, RaceScenario, Scenario, ScheduleSpec, Split,
-                     TrainingSpec)
+                     ModelSpec, OptimizerSpec, RaceScenario, RunSpec, Scenario, ScheduleSpec,
+                     Split, TrainingSpec)
 
 __all__ = ["load_scenario", "scenario_from_dict", "check_outputs"]
 
@@ -62,7 +62,9 @@ _FLAG = Hyper(None, type="bool")
 
 TOP_KEYS = ("schema_version", "kind", "name", "description", "description_pt", "seed", "dtype")
 KINDS = ("network", "race")
-TABLES = ("data", "model", "loss", "optimizer", "schedule", "training", "expect")
+TABLES = ("data", "model", "loss", "optimizer", "schedule", "training", "expect", "runs")
+RUN_KEYS = ("label", "optimizer", "schedule", "batch_size", "expect")
+MAX_RUNS = 6
 MODEL_KEYS = ("layers", "init", "bias_init")
 TRAINING_KEYS = ("epochs", "batch_size", "record_every")
 LAYER_KEYS = ("units", "activation", "init", "bias_init")
@@ -381,12 +383,13 @@ class _Loader:
         schedule = self.schedule(self.table(d, "schedule", "", False))
         training = self.training(self.table(d, "training", "", True))
         expect = self.expect(self.table(d, "expect", "", False), data)
+        runs = self.runs(d, data, optimizer, schedule, training, expect)
 
         s = Scenario(
             name=name, description=description, seed=seed, dtype=dtype, data=data,
             model=model, loss=loss, optimizer=optimizer, schedule=schedule,
             training=training, expect=expect, description_pt=description_pt,
-            schema_version=SCHEMA_VERSION, source=self.source,
+            schema_version=SCHEMA_VERSION, source=self.source, runs=runs,
         )
         if data.source == MNIST:
             try:
@@ -645,8 +648,7 @@ class _Loader:
             raise self.err("loss.kind", msg)
         return LossSpec(kind, params)
 
-    def optimizer(self, t: dict) -> OptimizerSpec:
-        p = "optimizer"
+    def optimizer(self, t: dict, p: str = "optimizer") -> OptimizerSpec:
         decls = {name: decl for name, (_, decl) in OPTIMIZERS.items()}
         kind = self.choice(t, "kind", p, OPTIMIZERS, required=True,
                            known={k for decl in decls.values() for k in decl})
@@ -656,14 +658,13 @@ class _Loader:
             # torch.optim.SGD: "Nesterov momentum requires a momentum and zero dampening"
             m, dmp = params.get("momentum", 0.0), params.get("dampening", 0.0)
             if m <= 0.0 or dmp != 0.0:
-                raise self.err("optimizer.nesterov", "Nesterov momentum requires momentum > 0 "
+                raise self.err(f"{p}.nesterov", "Nesterov momentum requires momentum > 0 "
                                f"and dampening = 0, got momentum = {m:g}, dampening = {dmp:g}")
         return OptimizerSpec(kind, params)
 
-    def schedule(self, t: dict | None) -> ScheduleSpec:
+    def schedule(self, t: dict | None, p: str = "schedule") -> ScheduleSpec:
         if t is None:
             return ScheduleSpec()
-        p = "schedule"
         decls = {name: decl for name, (_, decl) in SCHEDULES.items()}
         kind = self.choice(t, "kind", p, SCHEDULES, default=ScheduleSpec.kind)
         params = self.params(t, p, decls[kind], owner_kind="schedule", kind=kind,
@@ -671,6 +672,52 @@ class _Loader:
         return ScheduleSpec(kind, params)
 
     # -- [training], [expect] ------------------------------------------------
+
+    def runs(self, d: dict, data, optimizer, schedule, training, expect) -> tuple:
+        """``[[runs]]``: runs compared from the same initial weights."""
+        if "runs" not in d:
+            return ()
+        raw = d["runs"]
+        example = '[[runs]] with label = "SGD" and optimizer = { kind = "sgd", lr = 0.01 }'
+        if not isinstance(raw, list) or not raw or not all(isinstance(r, dict) for r in raw):
+            raise self.err("runs", f"expected an array of tables ({example}), got {show(raw)}")
+        if len(raw) > MAX_RUNS:
+            raise self.err("runs", f"expected at most {MAX_RUNS} runs, got {len(raw)}")
+        out, labels = [], {}
+        for i, t in enumerate(raw):
+            p = f"runs[{i}]"
+            self.unknown_keys(t, p, RUN_KEYS)
+            label = self.string(t, "label", p, required=True, nonempty=True, known=RUN_KEYS)
+            if label in labels:
+                raise self.err(f"{p}.label", f"'{label}' is already the label of "
+                               f"runs[{labels[label]}]; give each run its own label")
+            labels[label] = i
+            opt = optimizer
+            if "optimizer" in t:
+                opt = self.optimizer(self.sub_table(t, "optimizer", p), f"{p}.optimizer")
+            sched = schedule
+            if "schedule" in t:
+                sched = self.schedule(self.sub_table(t, "schedule", p), f"{p}.schedule")
+            batch = training.batch_size
+            if "batch_size" in t and t["batch_size"] != "full":
+                try:
+                    batch = _BATCH.check(t["batch_size"])
+                except ValueError:
+                    raise self.err(f"{p}.batch_size", 'expected "full" or an integer >= 1, '
+                                   f"got {show(t['batch_size'])}") from None
+            elif "batch_size" in t:
+                batch = None
+            exp = expect
+            if "expect" in t:
+                exp = self.expect(self.sub_table(t, "expect", p), data, f"{p}.expect")
+            out.append(RunSpec(label, opt, sched, batch, exp))
+        return tuple(out)
+
+    def sub_table(self, t: dict, name: str, p: str) -> dict:
+        v = t[name]
+        if not isinstance(v, dict):
+            raise self.err(f"{p}.{name}", f"expected a table like {{ kind = ... }}, got {show(v)}")
+        return v
 
     def training(self, t: dict) -> TrainingSpec:
         p = "training"
@@ -687,10 +734,9 @@ class _Loader:
         record = self.hyper(t, "record_every", p, _RECORD)
         return TrainingSpec(epochs=epochs, batch_size=batch, record_every=record)
 
-    def expect(self, t: dict | None, data: DataSpec) -> ExpectSpec:
+    def expect(self, t: dict | None, data: DataSpec, p: str = "expect") -> ExpectSpec:
         if t is None:
             return ExpectSpec()
-        p = "expect"
         self.unknown_keys(t, p, EXPECT_KEYS)
         out = {}
         for k in EXPECT_KEYS:

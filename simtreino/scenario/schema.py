@@ -97,6 +97,18 @@ class ExpectSpec:
 
 
 @dataclass(frozen=True)
+class RunSpec:
+    """One of several runs compared in one scenario (``[[runs]]``): the
+    same data, network and initial weights, its own optimizer, schedule,
+    batch size and checks (each resolved: the scenario's where not given)."""
+    label: str
+    optimizer: OptimizerSpec
+    schedule: ScheduleSpec
+    batch_size: int | None               # None: full batch
+    expect: ExpectSpec
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
@@ -113,6 +125,18 @@ class Scenario:
     schema_version: int = SCHEMA_VERSION
     source: Path | None = None           # the file it came from
     kind: str = "network"                # "race" files give a RaceScenario
+    runs: tuple[RunSpec, ...] = ()       # several runs compared (empty: one run)
+
+    def variants(self) -> list[tuple[str, "Scenario"]]:
+        """(label, the scenario of that run) for each of ``runs``; a
+        scenario without runs is its own single variant (label "")."""
+        from dataclasses import replace
+        if not self.runs:
+            return [("", self)]
+        return [(r.label, replace(self, name=f"{self.name} [{r.label}]", optimizer=r.optimizer,
+                                  schedule=r.schedule, expect=r.expect, runs=(),
+                                  training=replace(self.training, batch_size=r.batch_size)))
+                for r in self.runs]
 
     def to_dict(self) -> dict:
         """The fully resolved scenario, as plain TOML-compatible data (every

@@ -72,8 +72,7 @@ def scenario_to_dict(s: Scenario) -> dict:
     if s.training.record_every is not None:
         training["record_every"] = s.training.record_every
 
-    expect = {f.name: getattr(s.expect, f.name) for f in fields(s.expect)
-              if getattr(s.expect, f.name) is not None}
+    expect = _expect(s.expect)
 
     return {
         "schema_version": s.schema_version,
@@ -93,7 +92,21 @@ def scenario_to_dict(s: Scenario) -> dict:
         "schedule": {"kind": s.schedule.kind, **_plain(s.schedule.params)},
         "training": training,
         "expect": expect,
+        **({"runs": _runs(s)} if s.runs else {}),
     }
+
+
+def _expect(e) -> dict:
+    return {f.name: getattr(e, f.name) for f in fields(e) if getattr(e, f.name) is not None}
+
+
+def _runs(s: Scenario) -> list:
+    """Each run fully resolved (its optimizer, schedule, batch size, checks)."""
+    return [{"label": r.label,
+             "optimizer": {"kind": r.optimizer.kind, **_plain(r.optimizer.params)},
+             "schedule": {"kind": r.schedule.kind, **_plain(r.schedule.params)},
+             "batch_size": "full" if r.batch_size is None else r.batch_size,
+             "expect": _expect(r.expect)} for r in s.runs]
 
 
 def race_to_dict(s) -> dict:

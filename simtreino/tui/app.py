@@ -37,6 +37,12 @@ ORANGE, CYAN, WHITE, GRAY, BLUE = (255, 160, 60), (90, 200, 235), (235, 235, 235
 LAYER_COLORS = [(230, 80, 80), (230, 200, 70), (90, 200, 110), (90, 200, 235), (120, 120, 255),
                 (220, 110, 220)]
 MIN_SIZE = (80, 24)
+# runs compared in one scenario ([[runs]]): one colour each, validation paler
+RUN_COLORS = [ORANGE, CYAN, (230, 80, 80), (120, 220, 120), (200, 120, 255), (240, 220, 90)]
+
+
+def _paler(c):
+    return tuple(int(v + (255 - v) * 0.45) for v in c)
 
 # (key, action, message key for the description, shown in the footer)
 KEYS = [
@@ -56,6 +62,7 @@ KEYS = [
     ("v", "panel", "binding.panel_view", False),
     ("f", "surface", "binding.surface_full", True),
     ("d", "digits_view", "binding.digits_view", False),
+    ("m", "next_run", "binding.next_run", False),
     ("a", "metric", "binding.metric", False),
     ("left_square_bracket", "layer(-1)", "binding.layer_prev", False),
     ("right_square_bracket", "layer(1)", "binding.layer_next", False),
@@ -202,12 +209,21 @@ class SimtreinoApp(App):
             self._draw_field(view)
 
     def _draw_loss(self, view):
-        """Loss curves, or accuracy curves after the key ``a`` (classification)."""
+        """Loss curves, or accuracy curves after the key ``a`` (classification);
+        every run's curves together when the scenario compares runs."""
         h = view.epochs
         acc = self._show_accuracy and np.any(np.isfinite(h["accuracy"]))
         key, val_key = ("accuracy", "val_accuracy") if acc else ("loss", "val_loss")
         series = []
-        if len(h["epoch"]):
+        if view.runs:
+            for i, (label, hist) in enumerate(view.runs):
+                color = RUN_COLORS[i % len(RUN_COLORS)]
+                if len(hist["epoch"]):
+                    series.append(Series(label, hist["epoch"], hist[key], color))
+                    if np.any(np.isfinite(hist[val_key])):
+                        series.append(Series(f"{label} ({t('panel.validation')})",
+                                             hist["epoch"], hist[val_key], _paler(color)))
+        elif len(h["epoch"]):
             series.append(Series(t("panel.training"), h["epoch"], h[key], ORANGE))
             if np.any(np.isfinite(h[val_key])):
                 series.append(Series(t("panel.validation"), h["epoch"], h[val_key], CYAN))
@@ -389,6 +405,10 @@ class SimtreinoApp(App):
         self._drawn.pop("version", None)
         self._drawn.pop("lsurface", None)
         self.redraw()
+
+    def action_next_run(self) -> None:
+        """The next of the runs a scenario compares: its panels, its form."""
+        self.session.select_run(1)
 
     def action_digits_view(self) -> None:
         """Digit strips, confusion matrix, first-layer weights (image data)."""

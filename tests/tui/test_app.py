@@ -344,3 +344,23 @@ def test_f_shows_the_surface_full_screen_and_its_keys_change_the_slice():
         await press(pilot, app, "escape")
         assert not isinstance(app.screen, SurfaceScreen)
     drive(script)
+
+
+def test_m_switches_the_run_and_the_loss_panel_draws_every_run(tmp_path):
+    from pathlib import Path
+    xor = (Path(__file__).parents[2] / "scenarios" / "xor.toml").read_text()
+    path = tmp_path / "runs.toml"
+    path.write_text(xor + '\n[[runs]]\nlabel = "SGD"\n\n[[runs]]\nlabel = "Adam"\n'
+                          'optimizer = { kind = "adam", lr = 0.05 }\n')
+
+    async def script(pilot, app):
+        await press(pilot, app, "e", "e", "e")
+        await pilot.pause(0.5)
+        legend = str(app.query_one("#loss").render())
+        assert "SGD" in legend and "Adam" in legend
+        assert "[SGD]" in str(app.query_one("#status").render())
+        await press(pilot, app, "m")
+        await pilot.pause(0.3)
+        assert app.session.view.run_index == 1
+        assert "[Adam]" in str(app.query_one("#status").render())
+    drive(script, scenario=str(path))

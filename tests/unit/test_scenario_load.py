@@ -1081,7 +1081,7 @@ def test_docs_document_every_scenario_key():
     from simtreino.scenario import load
     keys = (load.TOP_KEYS + load.DATA_COMMON + load.CSV_KEYS + load.MODEL_KEYS
             + load.LAYER_KEYS + load.TRAINING_KEYS + load.EXPECT_KEYS
-            + tuple(k for k, _ in ACTIVATION_PARAM.values()) + ("kind",))
+            + tuple(k for k, _ in ACTIVATION_PARAM.values()) + ("kind",) + load.RUN_KEYS)
     for k in keys:
         assert f"| `{k}` |" in doc, k
     for table in load.TABLES:
