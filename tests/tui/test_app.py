@@ -233,6 +233,7 @@ def test_b_opens_the_inspector_pages_a_step_checks_gradients_and_returns():
         ref = build_trainer(load_scenario("xor"))
         ref.run_steps(3)
         assert np.array_equal(app.session.trainer.theta, ref.theta)
+        assert not np.array_equal(app.session.trainer.theta, expected)   # the step was taken
         assert "z¹₁" in str(app.screen.query_one("#ins-text").render())
         await press(pilot, app, "full_stop", "full_stop")     # trace sample 1 only
         text = str(app.screen.query_one("#ins-text").render())

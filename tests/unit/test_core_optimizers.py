@@ -2,8 +2,6 @@
 update rule in torch.optim's documentation (and torch itself when it is
 installed)."""
 
-import math
-
 import numpy as np
 import pytest
 

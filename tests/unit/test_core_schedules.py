@@ -1,8 +1,6 @@
 """Learning-rate schedules epoch by epoch against their closed forms and
 ReduceLROnPlateau's rules."""
 
-import math
-
 import numpy as np
 import pytest
 
