@@ -34,6 +34,7 @@ MSG = {
     "shot_size": "terminal size, COLSxROWS (default %(default)s)",
     "shot_screen": "what to show: dashboard, help, hyper, picker, inspect or surface",
     "shot_page": "with --screen inspect: the page (phase) to show, from 0",
+    "shot_keys": "keys to press before the screenshot, separated by spaces (e.g. \"d d\")",
     "size_value": "expected COLSxROWS such as 120x36, got {value!r}",
     "run_help": "train a scenario headlessly and check its [expect] table",
     "replay_help": "re-run traces and scenarios and compare (for CI)",
@@ -195,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
                                          "surface"),
                     default="dashboard", help=MSG["shot_screen"])
     sh.add_argument("--page", type=int, default=0, metavar="K", help=MSG["shot_page"])
+    sh.add_argument("--keys", default="", metavar="KEYS", help=MSG["shot_keys"])
     sh.add_argument("--seed", type=_seed, metavar="S", help=MSG["seed"])
     sh.add_argument("--lang", choices=("en", "pt"), default=argparse.SUPPRESS, help=MSG["lang"])
     sh.set_defaults(func=cmd_screenshot)
@@ -310,6 +312,8 @@ def cmd_run(args) -> int:
                      progress_stream=err if (not args.quiet and err.isatty()) else None,
                      notice_stream=None if args.quiet else err, handle_sigint=True)
         print(summary_line(result, args), flush=True)
+        for line in finding_lines(result):
+            print(line, flush=True)
         code = max(code, result.exit_code)
         if result.status == "interrupted":
             break
@@ -369,6 +373,23 @@ def _verdict(result) -> str:
     if result.status == "diverged":
         return MSG["verdict_ok_div"]
     return MSG["verdict_ok"].format(n=len(result.checks))
+
+
+def finding_lines(result) -> list[str]:
+    """One line per finding of the training diagnostics, in the current
+    language (``simtreino.i18n``): what, since when, why and the cure. A
+    divergence is already explained by the summary line (its likely cause,
+    the learning rate): its ``lr_too_high`` finding is not repeated."""
+    from simtreino.i18n import t
+    out = []
+    for f in getattr(result, "findings", ()) or ():
+        if result.status == "diverged" and f.explain_key in (
+                "diag.lr_too_high.explain.nan", "diag.lr_too_high.explain.exploded"):
+            continue
+        where = t("diag.where_layer", layer=f.layer + 1) if f.layer is not None else ""
+        out.append(t("diag.line", title=f.title(), step=f.step, epoch=f.epoch, where=where,
+                     explanation=f.explanation(), cure=f.suggestion()))
+    return out
 
 
 def summary_line(result, args=None) -> str:
@@ -527,7 +548,8 @@ def cmd_screenshot(args) -> int:
     from simtreino.tui.launch import screenshot
     _check_writable(args.out)
     return screenshot(args.scenario, args.out, epochs=max(0, args.epochs), size=args.size,
-                      screen=args.screen, seed=args.seed, page=max(0, args.page))
+                      screen=args.screen, seed=args.seed, page=max(0, args.page),
+                      keys=args.keys.split())
 
 
 # ------------------------------------------------------------------ main

@@ -523,6 +523,188 @@ MESSAGES: dict[str, dict[str, str]] = {
                        "pt": "pesos da primeira camada: o que cada neurônio procura"},
     "digits.too_small": {"en": "too small: enlarge the terminal",
                          "pt": "pequeno demais: aumente o terminal"},
+    # ---- training diagnostics (simtreino.analysis.diagnostics; docs/diagnostics.md)
+    "diag.line": {"en": "finding: {title} (step {step}, epoch {epoch}{where}): {explanation} "
+                        "Suggested cure: {cure}",
+                  "pt": "diagnóstico: {title} (passo {step}, época {epoch}{where}): {explanation} "
+                        "Sugestão: {cure}"},
+    "diag.where_layer": {"en": ", layer {layer}", "pt": ", camada {layer}"},
+    "diag.poor_initialisation.title": {"en": "poor initialisation", "pt": "inicialização ruim"},
+    "diag.poor_initialisation.explain.symmetric": {
+        "en": "Every unit of layer {layer} starts with the same weights, so all {units} compute "
+              "the same thing and receive the same gradient: they can never become different, "
+              "and the layer works like a single unit.",
+        "pt": "Todos os {units} neurônios da camada {layer} começam com os mesmos pesos: calculam "
+              "a mesma coisa e recebem o mesmo gradiente, então nunca se diferenciam, e a camada "
+              "funciona como um único neurônio."},
+    "diag.poor_initialisation.explain.large": {
+        "en": "With the initial weights the signal grows layer by layer: at layer {layer} it is "
+              "{gain:.3g} times the scale a well-initialised network keeps (pre-activations of "
+              "RMS {z_rms:.3g}). Sigmoid and tanh units saturate, ReLU outputs blow up.",
+        "pt": "Com os pesos iniciais o sinal cresce camada a camada: na camada {layer} ele está "
+              "{gain:.3g} vezes maior que numa rede bem inicializada (pré-ativações com RMS "
+              "{z_rms:.3g}). Neurônios sigmoid e tanh saturam; saídas ReLU explodem."},
+    "diag.poor_initialisation.explain.small": {
+        "en": "With the initial weights the signal shrinks layer by layer: at layer {layer} it "
+              "is {gain:.2g} times the scale a well-initialised network keeps (pre-activations "
+              "of RMS {z_rms:.2g}), and the gradients shrink with it.",
+        "pt": "Com os pesos iniciais o sinal encolhe camada a camada: na camada {layer} ele está "
+              "em {gain:.2g} vezes a escala de uma rede bem inicializada (pré-ativações com RMS "
+              "{z_rms:.2g}), e os gradientes encolhem junto."},
+    "diag.poor_initialisation.cure": {
+        "en": "Initialise with {new_init} (Xavier for sigmoid/tanh, He for ReLU): it keeps the "
+              "scale of the signal the same from layer to layer.",
+        "pt": "Inicialize com {new_init} (Xavier para sigmoid/tanh, He para ReLU): ela mantém a "
+              "escala do sinal igual de uma camada para a outra."},
+    "diag.exploding_gradients.title": {"en": "exploding gradients",
+                                       "pt": "explosão do gradiente"},
+    "diag.exploding_gradients.explain.depth": {
+        "en": "The gradient grows as it flows back: the first layer's gradient is {ratio:.3g} "
+              "times the last layer's (per weight), about x{factor:.3g} per layer, so the first "
+              "layers take huge steps.",
+        "pt": "O gradiente cresce na retropropagação: o da primeira camada é {ratio:.3g} vezes "
+              "o da última (por peso), cerca de x{factor:.3g} por camada, e as primeiras camadas "
+              "dão passos enormes."},
+    "diag.exploding_gradients.explain.growth": {
+        "en": "The gradient norm grew to {norm:.3g}, {growth:.3g} times its value at the start.",
+        "pt": "A norma do gradiente chegou a {norm:.3g}, {growth:.3g} vezes o valor do início."},
+    "diag.exploding_gradients.cure.init": {
+        "en": "Initialise with {new_init}: it keeps gradients the same size from layer to layer.",
+        "pt": "Inicialize com {new_init}: ela mantém o gradiente do mesmo tamanho de uma camada "
+              "para a outra."},
+    "diag.exploding_gradients.cure.lr": {
+        "en": "Lower the learning rate to {new_lr} (a tenth).",
+        "pt": "Diminua a taxa de aprendizado para {new_lr} (um décimo)."},
+    "diag.vanishing_gradients.title": {"en": "vanishing gradients",
+                                       "pt": "desvanecimento do gradiente"},
+    "diag.vanishing_gradients.explain": {
+        "en": "The gradient fades as it flows back through the {layers} layers: the first "
+              "layer's gradient is only {ratio:.2g} times the last layer's (per weight), about "
+              "x{factor:.2g} per layer (each layer multiplies it by its activation's derivative, "
+              "at most 0.25 for a sigmoid). The first layers barely learn.",
+        "pt": "O gradiente desvanece na retropropagação pelas {layers} camadas: o da primeira "
+              "camada é só {ratio:.2g} vezes o da última (por peso), cerca de x{factor:.2g} por "
+              "camada (cada camada o multiplica pela derivada da ativação, no máximo 0.25 na "
+              "sigmoid). As primeiras camadas quase não aprendem."},
+    "diag.vanishing_gradients.cure": {
+        "en": "Use ReLU in the hidden layers with He initialisation ({new_init}): ReLU's "
+              "derivative is 1 wherever it is active, so the gradient keeps its size.",
+        "pt": "Use ReLU nas camadas ocultas com inicialização He ({new_init}): a derivada da "
+              "ReLU vale 1 onde ela está ativa, e o gradiente mantém o tamanho."},
+    "diag.vanishing_gradients.cure.init": {
+        "en": "Initialise with {new_init} (He), made for ReLU networks: the gradient keeps its "
+              "size from layer to layer.",
+        "pt": "Inicialize com {new_init} (He), feita para redes ReLU: o gradiente mantém o "
+              "tamanho de uma camada para a outra."},
+    "diag.dead_relus.title": {"en": "dead ReLUs", "pt": "ReLUs mortas"},
+    "diag.dead_relus.explain": {
+        "en": "{dead} of the {units} ReLU units of layer {layer} ({fraction:.0%}) output 0 for "
+              "every sample: they get no gradient and no longer learn.",
+        "pt": "{dead} dos {units} neurônios ReLU da camada {layer} ({fraction:.0%}) dão 0 para "
+              "todas as amostras: não recebem gradiente e não aprendem mais."},
+    "diag.dead_relus.cure": {
+        "en": "Use {new_activation}: its small slope below zero keeps a gradient flowing. A "
+              "smaller learning rate also kills fewer units.",
+        "pt": "Use {new_activation}: a pequena inclinação abaixo de zero mantém o gradiente "
+              "passando. Uma taxa de aprendizado menor também mata menos neurônios."},
+    "diag.saturated_units.title": {"en": "saturated units", "pt": "neurônios saturados"},
+    "diag.saturated_units.explain": {
+        "en": "{fraction:.0%} of the outputs of layer {layer} sit at the flat ends of the "
+              "activation (pre-activations of RMS {z_rms:.3g}), where its derivative is nearly "
+              "0: the gradient stops there. The network has removed only {progress:.0%} of the "
+              "loss a constant guess makes.",
+        "pt": "{fraction:.0%} das saídas da camada {layer} estão nas pontas planas da ativação "
+              "(pré-ativações com RMS {z_rms:.3g}), onde a derivada é quase 0: o gradiente para "
+              "ali. A rede só eliminou {progress:.0%} da perda de um palpite constante."},
+    "diag.saturated_units.cure.normalize": {
+        "en": "Standardise the inputs (data.normalize = \"{new_normalize}\"): large inputs push "
+              "the units into saturation.",
+        "pt": "Padronize as entradas (data.normalize = \"{new_normalize}\"): entradas grandes "
+              "levam os neurônios à saturação."},
+    "diag.saturated_units.cure.init": {
+        "en": "Initialise with {new_init}: smaller initial weights keep the pre-activations "
+              "near 0, where the activation is steep.",
+        "pt": "Inicialize com {new_init}: pesos iniciais menores mantêm as pré-ativações perto "
+              "de 0, onde a ativação é íngreme."},
+    "diag.saturated_units.cure.lr": {
+        "en": "Lower the learning rate to {new_lr}: large steps push the weights, and the "
+              "pre-activations, into the flat ends.",
+        "pt": "Diminua a taxa de aprendizado para {new_lr}: passos grandes levam os pesos, e as "
+              "pré-ativações, para as pontas planas."},
+    "diag.lr_too_high.title": {"en": "learning rate too high",
+                               "pt": "taxa de aprendizado alta demais"},
+    "diag.lr_too_high.explain.nan": {
+        "en": "The loss became NaN: with learning rate {lr:g} the steps overshoot so far that "
+              "the numbers overflow.",
+        "pt": "A perda virou NaN: com taxa de aprendizado {lr:g} os passos passam tanto do ponto "
+              "que os números estouram."},
+    "diag.lr_too_high.explain.exploded": {
+        "en": "The loss exploded: with learning rate {lr:g} each step overshoots the minimum "
+              "and lands higher than the last.",
+        "pt": "A perda explodiu: com taxa de aprendizado {lr:g} cada passo passa do mínimo e "
+              "cai mais alto que o anterior."},
+    "diag.lr_too_high.explain.rising": {
+        "en": "The loss went back up: {loss:.3g} now, {best:.3g} at its best. With learning "
+              "rate {lr:g} the steps overshoot the minimum.",
+        "pt": "A perda voltou a subir: {loss:.3g} agora, {best:.3g} no melhor momento. Com taxa "
+              "de aprendizado {lr:g} os passos passam do mínimo."},
+    "diag.lr_too_high.explain.oscillating": {
+        "en": "The loss jumps up and down (by {amplitude:.3g} on average) instead of going "
+              "down: with learning rate {lr:g} the steps overshoot the valley from side to side.",
+        "pt": "A perda sobe e desce (em média {amplitude:.3g}) em vez de cair: com taxa de "
+              "aprendizado {lr:g} os passos atravessam o vale de um lado para o outro."},
+    "diag.lr_too_high.cure": {
+        "en": "Lower the learning rate to {new_lr} (a tenth).",
+        "pt": "Diminua a taxa de aprendizado para {new_lr} (um décimo)."},
+    "diag.lr_too_low.title": {"en": "learning rate too low",
+                              "pt": "taxa de aprendizado baixa demais"},
+    "diag.lr_too_low.explain": {
+        "en": "The loss has barely moved: {fell:.1%} of a constant guess's loss removed after "
+              "{share:.0%} of the run, with the parameters changing by {update:.1e} (relative) "
+              "per step. With learning rate {lr:g} the steps are tiny.",
+        "pt": "A perda quase não se mexeu: {fell:.1%} da perda de um palpite constante "
+              "eliminada depois de {share:.0%} do treinamento, com os parâmetros mudando "
+              "{update:.1e} (relativo) por passo. Com taxa de aprendizado {lr:g} os passos são "
+              "minúsculos."},
+    "diag.lr_too_low.cure": {
+        "en": "Raise the learning rate to {new_lr} (ten times).",
+        "pt": "Aumente a taxa de aprendizado para {new_lr} (dez vezes)."},
+    "diag.overfitting.title": {"en": "overfitting", "pt": "overfitting (sobreajuste)"},
+    "diag.overfitting.explain": {
+        "en": "The validation loss rises ({val_loss:.3g}, {gl:.0%} above its best, {best_val:.3g} "
+              "at epoch {best_epoch}) while the training loss keeps falling ({loss_at_best:.3g} "
+              "-> {loss:.3g}): the network memorises the training samples instead of learning "
+              "the pattern.",
+        "pt": "A perda de validação sobe ({val_loss:.3g}, {gl:.0%} acima da melhor, "
+              "{best_val:.3g} na época {best_epoch}) enquanto a perda de treinamento continua "
+              "caindo ({loss_at_best:.3g} -> {loss:.3g}): a rede memoriza as amostras de "
+              "treinamento em vez de aprender o padrão."},
+    "diag.overfitting.cure.data": {
+        "en": "Train on more data (data.n_samples = {new_n_samples}), or use a smaller network.",
+        "pt": "Treine com mais dados (data.n_samples = {new_n_samples}) ou use uma rede menor."},
+    "diag.overfitting.cure.epochs": {
+        "en": "Stop at epoch {new_epochs}, where the validation loss was lowest, or use a "
+              "smaller network.",
+        "pt": "Pare na época {new_epochs}, onde a perda de validação foi a menor, ou use uma "
+              "rede menor."},
+    "diag.underfitting.title": {"en": "underfitting", "pt": "underfitting (subajuste)"},
+    "diag.underfitting.explain": {
+        "en": "The loss stays high and flat: {loss:.3g}, only {progress:.0%} below the loss of a "
+              "constant guess ({chance:.3g}). The model is too simple, or trained too little, "
+              "for this data.",
+        "pt": "A perda fica alta e parada: {loss:.3g}, só {progress:.0%} abaixo da perda de um "
+              "palpite constante ({chance:.3g}). O modelo é simples demais, ou treinou pouco, "
+              "para estes dados."},
+    "diag.underfitting.cure.wider": {
+        "en": "Give the network more capacity: {new_units} units per hidden layer (twice as "
+              "many), or another hidden layer.",
+        "pt": "Dê mais capacidade à rede: {new_units} neurônios por camada oculta (o dobro) ou "
+              "mais uma camada oculta."},
+    "diag.underfitting.cure.hidden": {
+        "en": "Add a hidden layer (16 tanh units): a network without one only draws straight "
+              "boundaries.",
+        "pt": "Acrescente uma camada oculta (16 neurônios tanh): uma rede sem ela só traça "
+              "fronteiras retas."},
 }
 
 _lang = "en"

@@ -1,4 +1,8 @@
-"""The ``[expect]`` checks of a scenario, applied to the end of a run."""
+"""The ``[expect]`` checks of a scenario, applied to the end of a run.
+
+``diagnoses`` and ``no_diagnoses`` check the findings of the training
+diagnostics (``analysis.diagnostics``): each name listed must have been
+raised; with ``no_diagnoses = true`` none may be."""
 
 from dataclasses import dataclass
 import math
@@ -20,6 +24,13 @@ MSG = {
     "expected_divergence": "diverges: expected the run to diverge, it finished",
     "not_expected_divergence": "diverges = false: the run diverged",
     "diverged_before": "{name}: expected {metric} {req}, but the run diverged",
+    "diagnoses_ok": "diagnoses: ok ({found})",
+    "diagnoses_missing": "diagnoses: expected {missing} to be raised; {found}",
+    "no_diagnoses_ok": "no_diagnoses: ok",
+    "no_diagnoses_found": "no_diagnoses = true: the diagnostics raised {found}",
+    "found_none": "no finding was raised",
+    "found_some": "raised: {names}",
+    "not_diagnosed": "{name}: the run was made without diagnostics",
 }
 
 
@@ -42,13 +53,17 @@ def fmt_value(x) -> str:
     return str(x)
 
 
-def check_expect(expect, metrics: dict, diverged: bool) -> list[CheckResult]:
+def check_expect(expect, metrics: dict, diverged: bool,
+                 findings: list[str] | None = None) -> list[CheckResult]:
     """One result per check the scenario declares (none: empty list).
 
     ``metrics``: loss, accuracy, val_loss, val_accuracy, test_loss,
     test_accuracy (None when the data has no such split). A run that diverges
     without ``diverges = true`` always fails, [expect] or not: a run is
-    never silently "fine" with NaN weights."""
+    never silently "fine" with NaN weights.
+
+    ``findings``: the names of the findings the run raised (None: the run
+    was not diagnosed, and diagnosis checks fail saying so)."""
     out = []
     if expect.diverges is True:
         out.append(CheckResult("diverges", diverged, True, diverged,
@@ -78,4 +93,37 @@ def check_expect(expect, metrics: dict, diverged: bool) -> list[CheckResult]:
         else:
             msg = MSG["found"].format(name=name, metric=metric, req=req_s, found=fmt_value(found))
         out.append(CheckResult(name, bool(ok), limit, found, msg))
+    out.extend(check_findings(expect, findings))
+    return out
+
+
+def _found_text(names) -> str:
+    if not names:
+        return MSG["found_none"]
+    return MSG["found_some"].format(names=", ".join(names))
+
+
+def check_findings(expect, findings: list[str] | None) -> list[CheckResult]:
+    """The ``diagnoses`` / ``no_diagnoses`` checks (none when not asked)."""
+    out = []
+    wanted = getattr(expect, "diagnoses", None)
+    forbid = getattr(expect, "no_diagnoses", None)
+    if wanted:
+        if findings is None:
+            out.append(CheckResult("diagnoses", False, list(wanted), None,
+                                   MSG["not_diagnosed"].format(name="diagnoses")))
+        else:
+            missing = [n for n in wanted if n not in findings]
+            msg = (MSG["diagnoses_ok"].format(found=", ".join(wanted)) if not missing else
+                   MSG["diagnoses_missing"].format(missing=", ".join(missing),
+                                                   found=_found_text(findings)))
+            out.append(CheckResult("diagnoses", not missing, list(wanted), list(findings), msg))
+    if forbid:
+        if findings is None:
+            out.append(CheckResult("no_diagnoses", False, True, None,
+                                   MSG["not_diagnosed"].format(name="no_diagnoses")))
+        else:
+            out.append(CheckResult("no_diagnoses", not findings, True, list(findings),
+                                   MSG["no_diagnoses_ok"] if not findings else
+                                   MSG["no_diagnoses_found"].format(found=", ".join(findings))))
     return out

@@ -3,8 +3,12 @@
 A trace item is re-run from its header (same scenario, seed and initial
 parameters), its events applied when the trainer reaches their step, and
 every recorded value compared at every recorded step; the first value
-out of tolerance fails the item, naming the step and the key. A scenario
-item is run and judged by its ``[expect]`` table.
+out of tolerance fails the item, naming the step and the key. When the
+trace was diagnosed (``diagnostics`` in its header), the replay observes at
+the same check steps and its findings must match the trace's ``finding``
+lines: the same names, raised at the same steps, about the same layers
+(the evidence numbers are not compared). A scenario item is run and judged
+by its ``[expect]`` table.
 """
 
 from dataclasses import dataclass, field
@@ -16,13 +20,14 @@ import numpy as np
 
 import simtreino
 from simtreino.scenario import ScenarioError, find_scenario, load_scenario, scenario_from_dict
+from simtreino.analysis.diagnostics import Diagnostician
 from simtreino.scenario.build import build_trainer
 
 from .compare import DEFAULT_ATOL, DEFAULT_RTOL, close
 from .errors import InputError, TraceError
 from .expect import fmt_value
 from .race_run import compare_race_trace, run_race
-from .runner import run
+from .runner import run, run_diagnosed
 from .trace import RECORD_KEYS, Trace, none_to_nan, read_trace
 
 MSG = {
@@ -38,6 +43,10 @@ MSG = {
     "pass_trace": "{n} record(s) to step {step}, {e} event(s)",
     "diverged": "diverged at step {step}",
     "version": "recorded by simtreino {theirs}, replayed by {ours}",
+    "finding_missing": "finding {name}: recorded at step {step}, the replay did not raise it",
+    "finding_extra": "finding {name}: raised by the replay at step {step}, not in the trace",
+    "finding_step": "finding {name}: recorded at step {a}, replay at step {b}",
+    "finding_layer": "finding {name} at step {step}: recorded for layer {a}, replay {b}",
 }
 
 
@@ -121,6 +130,11 @@ def compare_trace(trace: Trace, rtol: float = DEFAULT_RTOL, atol: float = DEFAUL
             raise TraceError(trace.path, "header.init_params", MSG["init_size"].format(
                 found=theta.size, n=tr.theta.size))
         tr.set_params(theta)
+    diag = None
+    dg = h.get("diagnostics")
+    if dg is not None:
+        diag = Diagnostician.for_trainer(tr, scenario=s, planned_steps=dg["planned"],
+                                         every=dg["every"])
     notes = trace.notes()
     if h.get("simtreino") != simtreino.__version__:
         notes.append(MSG["version"].format(theirs=h.get("simtreino"), ours=simtreino.__version__))
@@ -132,7 +146,7 @@ def compare_trace(trace: Trace, rtol: float = DEFAULT_RTOL, atol: float = DEFAUL
             raise TraceError(trace.path, None, MSG["backwards"].format(step=target, prev=prev))
         prev = target
         if tr.step < target:
-            tr.run_steps(target - tr.step)
+            run_diagnosed(tr, target - tr.step, None, diag)
         if tr.step < target:
             why = tr.snapshot().divergence or "stopped"
             return False, MSG["diverged_early"].format(step=tr.step, why=why, target=target), notes
@@ -162,12 +176,41 @@ def compare_trace(trace: Trace, rtol: float = DEFAULT_RTOL, atol: float = DEFAUL
         notes.append(MSG["interrupted"].format(step=end["step"]))
     else:
         if tr.step < end["step"] and not tr.diverged:
-            tr.run_steps(end["step"] - tr.step)
+            run_diagnosed(tr, end["step"] - tr.step, None, diag)
         status = "diverged" if tr.diverged else "finished"
         if status != end["status"] or tr.step != end["step"] or tr.epoch != end["epoch"]:
             return False, MSG["end_status"].format(a=end["status"], step=end["step"], b=status,
                                                    rstep=tr.step), notes
+    if diag is not None:
+        if end is not None and tr.step > diag.last_step:
+            diag.observe(tr)      # the runner looks at the end of a run too
+        problem = compare_findings(trace.findings, diag.findings, tr.step)
+        if problem:
+            return False, problem, notes
     return True, MSG["pass_trace"].format(n=n_records, step=tr.step, e=n_events), notes
+
+
+def compare_findings(recorded: list, replayed: list, upto: int) -> str | None:
+    """The first difference between a trace's finding lines and the
+    replay's findings (those raised up to step ``upto``), or None."""
+    mine = {f.name: f for f in replayed if f.raised_step <= upto}
+    theirs = {}
+    for line in recorded:
+        theirs.setdefault(line["name"], line)
+    for name, line in theirs.items():
+        f = mine.get(name)
+        if f is None:
+            return MSG["finding_missing"].format(name=name, step=line["step"])
+        if f.raised_step != line["step"]:
+            return MSG["finding_step"].format(name=name, a=line["step"], b=f.raised_step)
+        if f.layer != line.get("layer"):
+            show = lambda x: "-" if x is None else x + 1   # noqa: E731 (as the UI counts)
+            return MSG["finding_layer"].format(name=name, step=line["step"],
+                                               a=show(line.get("layer")), b=show(f.layer))
+    for name, f in mine.items():
+        if name not in theirs:
+            return MSG["finding_extra"].format(name=name, step=f.raised_step)
+    return None
 
 
 def _show(x: float) -> str:

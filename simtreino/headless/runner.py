@@ -6,6 +6,12 @@ chunk size), writes trainer events into the trace as they appear, and
 closes the trace with an ``end`` line. ``run`` drives a Runner to the end
 with a progress line, Ctrl+C handling and the ``[expect]`` verdict; the
 ``run`` command and ``simtreino.api.run`` are both this function.
+
+A Runner also runs the training diagnostics (``analysis.diagnostics``):
+a ``Diagnostician`` observes the trainer at its check steps (``advance``
+stops there, inside one call), findings go into the trace as ``finding``
+lines the moment they are raised, and ``RunResult.findings`` holds them
+all (``[expect] diagnoses`` / ``no_diagnoses`` check them).
 """
 
 from dataclasses import dataclass, field, replace
@@ -19,6 +25,7 @@ import time
 import numpy as np
 
 import simtreino
+from simtreino.analysis.diagnostics import Diagnostician
 from simtreino.scenario.build import build_dataset, build_trainer, split_arrays
 
 from .expect import CheckResult, check_expect
@@ -48,6 +55,7 @@ class RunResult:
     seconds: float = 0.0     # time spent training
     trace_path: str | None = None
     first_step_seconds: float = 0.0   # the first call loads or compiles the kernels
+    findings: list = field(default_factory=list)   # analysis.diagnostics.Finding, as raised
 
     @property
     def failures(self) -> list[CheckResult]:
@@ -89,10 +97,11 @@ class Runner:
     ``init_params``: a parameter file path or a flat array, loaded over the
     seeded initial weights (and embedded in the trace header, so a replay
     starts from the same numbers). ``record``: path of a trace to write.
+    ``diagnose``: watch the run for training problems (``diagnostician``).
     """
 
     def __init__(self, scenario, *, epochs=None, seed=None, init_params=None, record=None,
-                 record_every=None, dataset=None):
+                 record_every=None, dataset=None, diagnose: bool = True):
         s = scenario
         if epochs is not None:
             s = replace(s, training=replace(s.training, epochs=_positive_int("epochs", epochs)))
@@ -122,9 +131,21 @@ class Runner:
         self.seconds = 0.0
         self.first_step_seconds = 0.0
         self.status = None       # set by finish()
+        self.diagnose_seconds = 0.0
+        # The diagnostics look at the initial parameters too (a poor
+        # initialisation is named at step 0); checks are planned over the
+        # scenario's epochs, and go on (ever sparser) past them.
+        self.diagnostician = None
+        if diagnose:
+            t0 = time.perf_counter()
+            self.diagnostician = Diagnostician.for_trainer(
+                tr, scenario=s, planned_steps=s.training.epochs * tr.steps_per_epoch)
+            self.diagnose_seconds += time.perf_counter() - t0
+        self._findings_written = 0
         self.writer = None
         if record is not None:
             self.writer = TraceWriter(record, self._header())
+            self._write_findings()
 
     def start_recording(self, path) -> None:
         """Start a trace in the middle of a run (the live UI's ``t``): the
@@ -134,7 +155,9 @@ class Runner:
         self.stop_recording()
         self.writer = TraceWriter(path, self._header())
         self._events_written = 0
+        self._findings_written = 0
         self._write_events()
+        self._write_findings()
         self._last_recorded = None
         self._record()
         self._next_record = self._after(self.trainer.step)
@@ -172,6 +195,10 @@ class Runner:
             # float() of a float32 is exact and JSON floats round-trip float64
             # exactly, so the replay starts from the very same bits.
             "init_params": [float(v) for v in theta] if theta is not None else None,
+            # where the diagnostics look: a replay observes at the same steps
+            **({"diagnostics": {"every": self.diagnostician.every,
+                                "planned": self.diagnostician.info.planned_steps}}
+               if self.diagnostician is not None else {}),
         }
 
     # ------------------------------------------------------------- advancing
@@ -191,11 +218,13 @@ class Runner:
         if self.writer is not None:   # without a trace there is nothing to stop for
             n = max(1, min(n, self._next_record - tr.step))
         t0 = time.perf_counter()
+        diag0 = self.diagnose_seconds
         try:
             stop = self.target_epoch if stop_epoch is None else min(stop_epoch, self.target_epoch)
-            done = tr.run_steps(n, stop_epoch=stop)
+            done = run_diagnosed(tr, n, stop, self.diagnostician, self._on_findings,
+                                 self._time_diagnosis)
         finally:
-            dt = time.perf_counter() - t0
+            dt = time.perf_counter() - t0 - (self.diagnose_seconds - diag0)
             self.seconds += dt
             if self.steps == 0:
                 self.first_step_seconds = dt
@@ -209,6 +238,31 @@ class Runner:
         """Run until the trainer reaches ``step`` (or the run ends)."""
         while not self.done and self.trainer.step < step:
             self.advance(step - self.trainer.step)
+
+    def _time_diagnosis(self, fn):
+        t0 = time.perf_counter()
+        try:
+            return fn()
+        finally:
+            self.diagnose_seconds += time.perf_counter() - t0
+
+    def _on_findings(self, new) -> None:
+        self._write_findings()
+
+    def _write_findings(self) -> None:
+        d = self.diagnostician
+        if d is None:
+            return
+        found = d.findings
+        if self.writer is not None and not self.writer.closed:
+            for f in found[self._findings_written:]:
+                self.writer.finding(f)
+        self._findings_written = len(found)
+
+    @property
+    def findings(self) -> list:
+        """Every finding so far (``analysis.diagnostics.Finding``), as raised."""
+        return self.diagnostician.findings if self.diagnostician is not None else []
 
     def _write_events(self) -> None:
         events = self.trainer.events
@@ -235,21 +289,29 @@ class Runner:
         if self.status is None:
             self.status = ("interrupted" if interrupted else
                            "diverged" if tr.diverged else "finished")
+        d = self.diagnostician
+        if d is not None and tr.step > d.last_step:
+            # the end of a run is looked at too (a run and its replay end alike)
+            self._time_diagnosis(lambda: d.observe(tr))
         snap = tr.snapshot()
         if self.writer is not None and not self.writer.closed:
             try:
                 self._record()
                 self._write_events()
+                self._write_findings()
                 self.writer.end(self.status, tr.step, tr.epoch)
             finally:
                 self.writer.close()
         metrics = self._metrics(snap)
         checks = []
+        findings = self.findings
         if self.status != "interrupted":
-            checks = check_expect(self.scenario.expect, metrics, self.status == "diverged")
+            checks = check_expect(self.scenario.expect, metrics, self.status == "diverged",
+                                  findings=[f.name for f in findings]
+                                  if self.diagnostician is not None else None)
         return RunResult(self.scenario, tr, snap, self.status, metrics, checks, self.steps,
                          self.seconds, self.writer.path if self.writer else None,
-                         self.first_step_seconds)
+                         self.first_step_seconds, findings)
 
     def _metrics(self, snap) -> dict:
         tr = self.trainer
@@ -266,6 +328,31 @@ class Runner:
             else:
                 m[f"{name}_loss"] = m[f"{name}_accuracy"] = math.nan
         return m
+
+
+def run_diagnosed(trainer, n: int, stop_epoch: int | None, diagnostician, on_findings=None,
+                  timer=None) -> int:
+    """``trainer.run_steps(n, stop_epoch)``, stopping at every check step of
+    ``diagnostician`` (None: no diagnostics) to let it observe; also after a
+    divergence. The run and its replay both step through here, so their
+    findings fall on the same steps. Returns the steps done."""
+    if diagnostician is None:
+        return trainer.run_steps(n, stop_epoch=stop_epoch)
+    d = diagnostician
+    done = 0
+    while done < n and not trainer.diverged:
+        due = d.next_check(d.last_step)
+        if due <= trainer.step:   # steps taken elsewhere went past it: the next one
+            due = d.next_check(trainer.step)
+        got = trainer.run_steps(min(n - done, due - trainer.step), stop_epoch=stop_epoch)
+        done += got
+        if trainer.step >= due or (trainer.diverged and trainer.step > d.last_step):
+            new = timer(lambda: d.observe(trainer)) if timer else d.observe(trainer)
+            if new and on_findings is not None:
+                on_findings(new)
+        if got == 0:
+            break
+    return done
 
 
 class _InterruptGuard:

@@ -1,9 +1,11 @@
 """Trace files: a run, step by step, as JSON Lines.
 
 Line 1 is a header (the fully resolved scenario, seed, initial parameters
-when they did not come from the seed); then ``record`` lines (metrics at a
-step), ``event`` lines (a setting changed at a step) in the order they
-happened, and last an ``end`` line. Every line is written and flushed on
+when they did not come from the seed, where the diagnostics looked); then
+``record`` lines (metrics at a step), ``event`` lines (a setting changed at
+a step), ``finding`` lines (a training problem the diagnostics named, at
+the step it was raised) in the order they happened, and last an ``end``
+line. Every line is written and flushed on
 its own, so a killed process leaves every complete line behind; the
 reader accepts a cut-off last line and says so. NaN and infinities are
 written as ``null``: the file stays strict JSON any tool can read.
@@ -24,7 +26,7 @@ MSG = {
     "not_json": "not valid JSON",
     "not_object": "expected a JSON object",
     "no_header": "expected a header ({\"type\": \"header\", ...}) on line 1",
-    "bad_type": "unknown record type {found}, expected one of record, event, end",
+    "bad_type": "unknown record type {found}, expected one of record, event, finding, end",
     "newer": "trace format {found} is newer than this simtreino reads ({ours})",
     "field": "{key} is {found}, expected {what}",
     "missing": "missing {key} (expected {what})",
@@ -46,6 +48,21 @@ def finite_or_none(x):
 
 def none_to_nan(x) -> float:
     return math.nan if x is None else float(x)
+
+
+def _plain(v):
+    """Evidence and cures for JSON: non-finite numbers become null."""
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return v
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float):
+        return finite_or_none(v)
+    return v
 
 
 class TraceWriter:
@@ -81,6 +98,15 @@ class TraceWriter:
             value = list(value)
         self._write({"type": "event", "step": int(step), "key": key, "value": value})
 
+    def finding(self, f) -> None:
+        """A finding (``analysis.diagnostics.Finding``) as it is raised:
+        ``step`` is where it was raised, ``first_step``/``epoch`` where it
+        was first seen."""
+        self._write({"type": "finding", "step": int(f.raised_step), "name": f.name,
+                     "first_step": int(f.step), "epoch": int(f.epoch),
+                     "layer": None if f.layer is None else int(f.layer),
+                     "evidence": _plain(f.evidence), "cure": _plain(f.cure)})
+
     def end(self, status: str, step: int, epoch: int) -> None:
         self._write({"type": "end", "status": status, "step": int(step), "epoch": int(epoch)})
 
@@ -95,6 +121,7 @@ class Trace:
     path: str
     header: dict
     lines: list = field(default_factory=list)   # records and events, in file order
+    findings: list = field(default_factory=list)  # finding lines, in file order
     end: dict | None = None
     truncated: bool = False                     # the last line was cut off
 
@@ -168,6 +195,17 @@ def read_trace(path) -> Trace:
             if "value" not in obj:
                 raise TraceError(path, where, MSG["missing"].format(key="value", what="a value"))
             trace.lines.append(obj)
+        elif kind == "finding":
+            _need(path, where, obj, "step", int)
+            _need(path, where, obj, "name", str)
+            _need(path, where, obj, "first_step", int)
+            _need(path, where, obj, "epoch", int)
+            _need(path, where, obj, "layer", int, nullable=True)
+            for key in ("evidence", "cure"):
+                if not isinstance(obj.get(key, {}), dict):
+                    raise TraceError(path, where, MSG["field"].format(
+                        key=key, found=type(obj[key]).__name__, what="a JSON object"))
+            trace.findings.append(obj)
         elif kind == "end":
             _need(path, where, obj, "status", str)
             if obj["status"] not in END_STATUSES:
@@ -191,6 +229,16 @@ def _check_header(path, where, h: dict) -> None:
     _need(path, where, h, "seed", int)
     _need(path, where, h, "record_every", int)
     _need(path, where, h, "scenario_file", str, nullable=True)
+    if h.get("diagnostics") is not None:
+        dg = h["diagnostics"]
+        ok = (isinstance(dg, dict) and all(
+            isinstance(dg.get(k), int) and not isinstance(dg.get(k), bool) and dg[k] >= lo
+            for k, lo in (("every", 1), ("planned", 0))))
+        if not ok:
+            raise TraceError(path, where, MSG["field"].format(
+                key="diagnostics", found=json.dumps(dg) if not isinstance(dg, (dict, list))
+                else type(dg).__name__,
+                what="an object with every (an integer >= 1) and planned (an integer >= 0)"))
     if h.get("init_params") is not None:
         p = h["init_params"]
         if not isinstance(p, list) or not all(_is_num(v) for v in p):

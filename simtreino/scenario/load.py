@@ -713,6 +713,9 @@ class _Loader:
             out.append(RunSpec(label, opt, sched, batch, exp))
         return tuple(out)
 
+    def diagnoses(self, v, key: str) -> tuple:
+        return _diagnoses(self, v, key)
+
     def sub_table(self, t: dict, name: str, p: str) -> dict:
         v = t[name]
         if not isinstance(v, dict):
@@ -742,7 +745,11 @@ class _Loader:
         for k in EXPECT_KEYS:
             if k not in t:
                 continue
-            h = _FLAG if k == "diverges" else _ACCURACY if "accuracy" in k else _LOSS_BOUND
+            if k == "diagnoses":
+                out[k] = self.diagnoses(t[k], _key(p, k))
+                continue
+            h = (_FLAG if k in ("diverges", "no_diagnoses") else
+                 _ACCURACY if "accuracy" in k else _LOSS_BOUND)
             out[k] = self.hyper(t, k, p, h)
             for split in ("val", "test"):
                 if data.source == MNIST and split == "test":
@@ -750,7 +757,32 @@ class _Loader:
                 if k.startswith(split + "_") and getattr(data.split, split) == 0.0:
                     raise self.err(_key(p, k), f"the data has no {split} split "
                                    f"(data.split.{split} is 0)")
+        if "overfitting" in (out.get("diagnoses") or ()) and data.split.val == 0.0:
+            i = out["diagnoses"].index("overfitting")
+            raise self.err(f"{_key(p, 'diagnoses')}[{i}]", "overfitting is seen on the "
+                           "validation loss, and the data has no val split (data.split.val is 0)")
+        if out.get("no_diagnoses") and out.get("diagnoses"):
+            raise self.err(_key(p, "no_diagnoses"), "true contradicts diagnoses = "
+                           f"{show(list(out['diagnoses']))} (findings that must be raised)")
         return ExpectSpec(**out)
+
+
+def _diagnoses(ld: "_Loader", v, key: str) -> tuple:
+    """``[expect] diagnoses``: a list of finding names, each known and once."""
+    from simtreino.analysis.diagnostics import FINDINGS
+    example = 'a list of finding names such as ["vanishing_gradients"]'
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise ld.err(key, f"expected {example}, got {show(v)}")
+    seen = []
+    for i, name in enumerate(v):
+        if name not in FINDINGS:
+            guess = did_you_mean(name, FINDINGS)
+            hint = f"; did you mean '{guess}'?" if guess else f" (expected one of {one_of(FINDINGS)})"
+            raise ld.err(f"{key}[{i}]", f"unknown finding '{name}'{hint}")
+        if name in seen:
+            raise ld.err(f"{key}[{i}]", f"'{name}' is listed twice")
+        seen.append(name)
+    return tuple(seen)
 
 
 def _mnist_files_problem(folder: Path) -> str | None:

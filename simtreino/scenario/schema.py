@@ -91,6 +91,8 @@ class ExpectSpec:
     test_loss_below: float | None = None
     test_accuracy_at_least: float | None = None
     diverges: bool | None = None                 # true: the run must diverge
+    diagnoses: tuple[str, ...] | None = None     # findings the diagnostics must raise
+    no_diagnoses: bool | None = None             # true: the diagnostics must raise none
 
     def is_empty(self) -> bool:
         return all(v is None for v in asdict(self).values())

@@ -97,7 +97,8 @@ def scenario_to_dict(s: Scenario) -> dict:
 
 
 def _expect(e) -> dict:
-    return {f.name: getattr(e, f.name) for f in fields(e) if getattr(e, f.name) is not None}
+    return {f.name: list(v) if isinstance(v, tuple) else v
+            for f in fields(e) if (v := getattr(e, f.name)) is not None}
 
 
 def _runs(s: Scenario) -> list:

@@ -29,7 +29,7 @@ def open_app(scenario_name: str, seed=None) -> int:
 
 
 def screenshot(scenario_name: str, out: str, *, epochs: int = 0, size=(120, 36),
-               screen: str = "dashboard", seed=None, page: int = 0) -> int:
+               screen: str = "dashboard", seed=None, page: int = 0, keys=()) -> int:
     """Train ``epochs`` headlessly, then render the app once and save an SVG."""
     from .app import SimtreinoApp
     from .race_app import RaceApp
@@ -62,6 +62,9 @@ def screenshot(scenario_name: str, out: str, *, epochs: int = 0, size=(120, 36),
                     await pilot.pause(0.05)
                 for _ in range(page):
                     await pilot.press("right")
+            for key in keys:                    # e.g. "d" to turn the MNIST panel
+                await pilot.press(key)
+                await pilot.pause(0.1)
             await pilot.pause(0.3)
             # a blinking cursor would make two screenshots of the same state differ
             from textual.widgets import Input
