@@ -705,6 +705,21 @@ MESSAGES: dict[str, dict[str, str]] = {
               "boundaries.",
         "pt": "Acrescente uma camada oculta (16 neurônios tanh): uma rede sem ela só traça "
               "fronteiras retas."},
+    # ---- alerts (diagnostics in the terminal UI)
+    "binding.alerts": {"en": "Alerts", "pt": "Alertas"},
+    "binding.apply_cure": {"en": "Try the cure (in a copy of the run)",
+                           "pt": "Testar a cura (numa cópia da execução)"},
+    "alerts.title": {"en": "What the diagnostics found", "pt": "O que o diagnóstico encontrou"},
+    "alerts.none": {"en": "No problems found so far.", "pt": "Nenhum problema encontrado até agora."},
+    "alerts.line": {"en": "{title} · step {step}{where}", "pt": "{title} · passo {step}{where}"},
+    "alerts.where_layer": {"en": " · layer {layer}", "pt": " · camada {layer}"},
+    "alerts.evidence": {"en": "evidence", "pt": "evidência"},
+    "alerts.cure": {"en": "cure", "pt": "cura"},
+    "alerts.cure_key": {"en": "Press c to train a copy of this run with the cure applied.",
+                        "pt": "Tecle c para treinar uma cópia desta execução com a cura aplicada."},
+    "alerts.banner": {"en": "⚠ {title}: {explanation}  (! for the {n} alert(s) and their cures)",
+                      "pt": "⚠ {title}: {explanation}  (! para os {n} alerta(s) e suas curas)"},
+    "alerts.cured_name": {"en": "{name} (cure for {title})", "pt": "{name} (cura para {title})"},
 }
 
 _lang = "en"

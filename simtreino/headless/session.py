@@ -85,6 +85,7 @@ class LiveView:
     sample_values: tuple = ()      # the sample's values at the input and after each layer
     seed: int = 0
     runs: tuple = ()                   # (label, epoch history) of every run compared ([[runs]])
+    findings: tuple = ()               # analysis.diagnostics.Finding of the run shown, as raised
     run_index: int = 0                 # the run the other panels show
 
 
@@ -635,7 +636,9 @@ class LiveSession:
             runs=tuple((label, r.trainer.epoch_history())
                        for (label, _), r in zip(self._variants, self._runners))
             if len(self._runners) > 1 else (),
-            run_index=self._sel)
+            run_index=self._sel,
+            findings=tuple(self._runner.diagnostician.findings)
+            if self._runner.diagnostician is not None else ())
 
     def _sample_values(self) -> tuple:
         tr, x = self.trainer, self.dataset.x_train

@@ -63,6 +63,7 @@ KEYS = [
     ("f", "surface", "binding.surface_full", True),
     ("d", "digits_view", "binding.digits_view", False),
     ("m", "next_run", "binding.next_run", False),
+    ("exclamation_mark", "alerts", "binding.alerts", True),
     ("a", "metric", "binding.metric", False),
     ("left_square_bracket", "layer(-1)", "binding.layer_prev", False),
     ("right_square_bracket", "layer(1)", "binding.layer_next", False),
@@ -74,7 +75,7 @@ KEYS = [
 ]
 KEY_DISPLAY = {"space": "space", "plus,equals_sign": "+", "minus": "-",
                "left_square_bracket": "[", "right_square_bracket": "]", "comma": ",",
-               "full_stop": ".", "question_mark": "?"}
+               "full_stop": ".", "question_mark": "?", "exclamation_mark": "!"}
 
 
 def slug(name: str) -> str:
@@ -359,10 +360,16 @@ class SimtreinoApp(App):
             if view.message == "breakpoint_hit":
                 args["what"] = t("breakpoint." + args["what"])
             msg = t("msg." + view.message, **args)
+        elif view.findings:
+            f = view.findings[-1]
+            msg = t("alerts.banner", n=len(view.findings), title=f.title(),
+                    explanation=f.explanation())
         else:
             msg = scenario_description(view.scenario)
         self.query_one("#message", Static).update(msg)
         self.query_one("#message").set_class(view.state == "diverged", "alert")
+        self.query_one("#message").set_class(
+            view.state != "diverged" and not view.message and bool(view.findings), "finding")
 
     # ------------------------------------------------------------ actions
     def _nudge(self) -> None:
@@ -405,6 +412,25 @@ class SimtreinoApp(App):
         self._drawn.pop("version", None)
         self._drawn.pop("lsurface", None)
         self.redraw()
+
+    def action_alerts(self) -> None:
+        from .screens.alerts import AlertsScreen
+        self.push_screen(AlertsScreen(self.session.view.findings), self._apply_cure)
+
+    def _apply_cure(self, finding) -> None:
+        """Open a copy of the run with the finding's cure applied."""
+        if finding is None:
+            return
+        from simtreino.headless.cure import CureError, apply_cure
+        from simtreino.scenario import ScenarioError
+        base = self.session.run_scenario
+        try:
+            cured = apply_cure(base, finding.cure,
+                               name=t("alerts.cured_name", name=base.name, title=finding.title()))
+        except (CureError, ScenarioError) as e:
+            self.notify(str(e), severity="error")
+            return
+        self._load(cured)
 
     def action_next_run(self) -> None:
         """The next of the runs a scenario compares: its panels, its form."""
@@ -486,6 +512,10 @@ class SimtreinoApp(App):
             # another screen altogether: the launcher opens it
             self.exit(("open", name))
             return
+        self._load(scenario)
+
+    def _load(self, scenario) -> None:
+        """Replace the session with one on ``scenario`` (a Scenario object)."""
         self.session.close()
         self.scenario = scenario
         self.session = LiveSession(scenario)

@@ -365,3 +365,29 @@ def test_m_switches_the_run_and_the_loss_panel_draws_every_run(tmp_path):
         assert app.session.view.run_index == 1
         assert "[Adam]" in str(app.query_one("#status").render())
     drive(script, scenario=str(path))
+
+
+def test_exclamation_lists_the_findings_and_c_trains_a_cured_copy():
+    from simtreino.tui.screens.alerts import AlertsScreen
+
+    async def script(pilot, app):
+        for _ in range(40):                       # 40 epochs: the finding is raised by then
+            await press(pilot, app, "e")
+            if app.session.view.findings:
+                break
+        names = [f.name for f in app.session.view.findings]
+        assert "vanishing_gradients" in names
+        await pilot.pause(0.3)
+        assert "vanishing gradients" in str(app.query_one("#message").render())
+        await press(pilot, app, "exclamation_mark")
+        assert isinstance(app.screen, AlertsScreen)
+        assert "ReLU" in str(app.screen.query_one("#alerts-detail").render())
+        old = app.session
+        await press(pilot, app, "c")
+        app.session.wait_idle()
+        assert app.session is not old and not isinstance(app.screen, AlertsScreen)
+        cured = app.session.run_scenario
+        assert {layer.activation for layer in cured.model.layers[:-1]} == {"relu"}
+        assert cured.model.init.kind == "he_uniform"
+        assert "cure" in cured.name
+    drive(script, scenario="lesson-vanishing-sigmoid")
