@@ -27,6 +27,10 @@ CASES = {
                                   lang="en"),
     "xor-surface": dict(scenario="xor", epochs=300, screen="surface", lang="en"),
     "spirals-surface-pt": dict(scenario="spirals", epochs=40, screen="surface", lang="pt"),
+    "mnist-confusion": dict(scenario="mnist", epochs=3, screen="dashboard", keys="d d",
+                            lang="en"),
+    "alerts-vanishing": dict(scenario="lesson-vanishing-sigmoid", epochs=100,
+                             screen="dashboard", keys="exclamation_mark", lang="en"),
 }
 
 
@@ -43,7 +47,8 @@ def test_snapshot(name, tmp_path):
     try:
         out = tmp_path / f"{name}.svg"
         screenshot(case["scenario"], str(out), epochs=case["epochs"], size=(120, 36),
-                   screen=case["screen"], page=case.get("page", 0))
+                   screen=case["screen"], page=case.get("page", 0),
+                   keys=case.get("keys", "").split())
     finally:
         i18n.set_lang("en")
     got = normalise(out.read_text())
