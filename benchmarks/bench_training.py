@@ -3,20 +3,32 @@ PyTorch CPU eager (when torch is installed), with the ratios.
 
 (a) XOR, 2-4-1 tanh/sigmoid, BCE, SGD+momentum, full batch: steps/s.
 (b) MLP 784-128-64-10, ReLU, softmax cross-entropy, Adam, batch 64,
-    float32, on MNIST-shaped learnable data (zero-mean inputs, labels from a
-    random linear teacher): samples/s, and the fraction of the matrix-multiply
-    bound (this run's NumPy GEMM rate at the same shapes).
+    float32, an epoch of 10,000 samples: MNIST-shaped learnable data
+    (zero-mean inputs, labels from a random linear teacher; ``--data mnist``:
+    real digits, the full files in ../shared/data/mnist when present, else
+    the bundled subset repeated to 10,000). Samples/s of simtreino (the
+    fused update and the slow path that updates after the whole backward
+    pass), PyTorch CPU eager, and the matrix-multiply bound: the time NumPy
+    needs for the same products at the same shapes, measured in the same
+    round with NumPy's default BLAS threads and with one thread, the faster
+    of the two counting as the machine's bound. Measured in rounds (a round
+    measures every contender back to back), so a busy machine shows up as a
+    spread of the ratios rather than as one misleading figure.
 
-Run:  python benchmarks/bench_training.py [--quick]
+Run:  python benchmarks/bench_training.py [--quick] [--rounds N] [--data mnist]
+                                          [--blas-threads N]
 Prints figures; asserts nothing.
 """
 
 import argparse
+import ctypes
+import glob
 import os
 import time
 
 import numpy as np
 
+from simtreino.core import engine
 from simtreino.core.network import Architecture, init_params
 from simtreino.core.trainer import SplitArrays, Trainer
 
@@ -28,6 +40,30 @@ def best_of(fn, repeats=3):
         fn()
         times.append(time.perf_counter() - t0)
     return min(times)
+
+
+def numpy_blas_threads():
+    """(get, set) of the thread count of NumPy's own OpenBLAS, or None."""
+    root = os.path.dirname(np.__file__)
+    for path in sorted(glob.glob(root + ".libs" + os.sep + "*openblas*")
+                       + glob.glob(os.path.join(root, ".dylibs", "*openblas*"))):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for suffix in ("64_", ""):
+            try:
+                get = getattr(lib, "scipy_openblas_get_num_threads" + suffix)
+                put = getattr(lib, "scipy_openblas_set_num_threads" + suffix)
+            except AttributeError:
+                continue
+            return get, put
+    return None
+
+
+def span(values, fmt="{:,.0f}"):
+    lo, hi = min(values), max(values)
+    return fmt.format(lo) if lo == hi else fmt.format(lo) + "-" + fmt.format(hi)
 
 
 # ----------------------------------------------------------------- (a) XOR
@@ -89,14 +125,36 @@ def teacher_data(n=10_000, seed=0):
     return x, labels
 
 
-def mlp_trainer(x, labels):
+def mnist_data(n=10_000):
+    """Real digits, standardised: n images of the full training file when
+    ../shared/data/mnist holds it, else the bundled subset (train + test)
+    repeated up to n. Returns (x, labels, description)."""
+    from simtreino.data.mnist import load_bundled_mnist, load_mnist
+    shared = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+    if os.path.exists(os.path.join(shared, "train-images-idx3-ubyte.gz")):
+        d = load_mnist(subset=n, test_subset=10, data_dir=shared)
+        images, labels, what = d.x_train, d.y_train, "full MNIST files"
+    else:
+        d = load_bundled_mnist()
+        images = np.concatenate([d["x_train"], d["x_test"]])
+        labels = np.concatenate([d["y_train"], d["y_test"]])
+        reps = -(-n // len(images))
+        images, labels = np.tile(images, (reps, 1, 1))[:n], np.tile(labels, reps)[:n]
+        what = "bundled MNIST subset, repeated"
+    x = ((images.reshape(len(images), -1) / 255.0 - 0.1307) / 0.3081).astype(np.float32)
+    return x, labels.astype(np.int64), what
+
+
+def mlp_trainer(x, labels, fused=True):
     layers = [(128, "relu", None), (64, "relu", None), (10, "softmax", None)]
     arch = Architecture(784, layers)
     theta = init_params(arch, [("he_uniform", {})] * 3, [0.0] * 3, np.random.default_rng(0),
                         np.float32)
     t = np.eye(10, dtype=np.float32)[labels]
-    return Trainer(arch, theta, SplitArrays(x, t, labels), None, loss="cross_entropy",
-                   optimizer="adam", hyper={"lr": 1e-3}, batch_size=BATCH, shuffle=True)
+    tr = Trainer(arch, theta, SplitArrays(x, t, labels), None, loss="cross_entropy",
+                 optimizer="adam", hyper={"lr": 1e-3}, batch_size=BATCH, shuffle=True)
+    tr.fuse_update = fused
+    return tr
 
 
 def mlp_numpy_epoch(x, labels, state):
@@ -153,7 +211,7 @@ def mlp_torch_epoch(torch, model, opt, xt, yt):
         opt.step()
 
 
-def gemm_bound(n_samples):
+def gemm_bound(n_samples, repeats=3):
     """Seconds NumPy's BLAS needs for the matrix products of one epoch at
     these shapes (forward, weight gradients, input gradients but the first)."""
     rng = np.random.default_rng(1)
@@ -172,7 +230,7 @@ def gemm_bound(n_samples):
                 np.matmul(a[i + 1].T, a[i], out=outs_g[i])
             for i in (1, 2):
                 np.matmul(a[i + 1], w[i], out=outs_d[i])
-    secs = best_of(one_epoch)
+    secs = best_of(one_epoch, repeats)
     flops = steps * sum(2 * BATCH * i * o for i, o in zip(SIZES, SIZES[1:])) * 2
     flops += steps * sum(2 * BATCH * i * o for i, o in zip(SIZES[1:-1], SIZES[2:]))
     return secs, flops
@@ -181,26 +239,39 @@ def gemm_bound(n_samples):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer steps (a smoke run)")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of the MLP comparison")
+    ap.add_argument("--data", choices=("teacher", "mnist"), default="teacher",
+                    help="MLP data: random teacher (default) or real MNIST digits")
+    ap.add_argument("--blas-threads", type=int, default=None,
+                    help="set NumPy's OpenBLAS threads for the whole run (simtreino and the"
+                         " GEMM bound alike)")
     args = ap.parse_args()
     try:
         import torch
     except ImportError:
         torch = None
+    threads = numpy_blas_threads()
+    if args.blas_threads and threads:
+        threads[1](args.blas_threads)
     scale = 0.1 if args.quick else 1.0
     print(f"machine: {os.cpu_count()} cores; numpy {np.__version__}"
           + (f"; torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else
              "; torch not installed"))
+    # (getattr: the same script can measure versions from before BLAS_NAME)
+    blas = getattr(engine, "BLAS_NAME", "SciPy's BLAS (numba np.dot)")
+    print(f"simtreino's matrix products: {blas}"
+          + (f", {threads[0]()} thread(s)" if threads else ""))
 
     # (a) XOR
     tr = xor_trainer()
     tr.run_steps(10)  # compile
     steps = int(2_000_000 * scale)
-    secs = best_of(lambda: tr.run_steps(steps))
-    ours = steps / secs
+    rates = [steps / best_of(lambda: tr.run_steps(steps), 1) for _ in range(3)]
+    ours = max(rates)
     np_steps = int(20_000 * scale)
     numpy_rate = np_steps / best_of(lambda: xor_numpy(np_steps))
     print("\n(a) XOR 2-4-1, full batch, SGD momentum")
-    print(f"  simtreino fast path : {ours:12,.0f} steps/s")
+    print(f"  simtreino fast path : {ours:12,.0f} steps/s   (runs: {span(rates)})")
     print(f"  plain NumPy loop    : {numpy_rate:12,.0f} steps/s   ratio {ours / numpy_rate:8.1f}x")
     if torch:
         t_steps = int(5_000 * scale)
@@ -209,22 +280,14 @@ def main():
               "   (target >= 200x)")
 
     # (b) MLP
-    x, labels = teacher_data(int(10_000 * scale) if args.quick else 10_000)
-    n = len(x)
-    tr = mlp_trainer(x, labels)
-    tr.run_steps(2)  # compile
-    secs = best_of(lambda: tr.run_epochs(1))
-    ours = n / secs
-    acc = tr.snapshot().accuracy
-    state = numpy_state()
-    np_rate = n / best_of(lambda: mlp_numpy_epoch(x, labels, state), repeats=2)
-    gsecs, flops = gemm_bound(n)
-    bound = n / gsecs
-    print("\n(b) MLP 784-128-64-10, ReLU, softmax CE, Adam, batch 64, float32,"
-          f" {n} samples per epoch")
-    print(f"  simtreino fast path : {ours:12,.0f} samples/s   (epoch {secs * 1e3:.0f} ms,"
-          f" train accuracy {acc:.3f})")
-    print(f"  plain NumPy loop    : {np_rate:12,.0f} samples/s   ratio {ours / np_rate:6.2f}x")
+    n = int(10_000 * scale) if args.quick else 10_000
+    if args.data == "mnist":
+        x, labels, what = mnist_data(n)
+    else:
+        (x, labels), what = teacher_data(n), "random teacher data"
+    fused, slow = mlp_trainer(x, labels), mlp_trainer(x, labels, fused=False)
+    fused.run_steps(2)  # compile
+    slow.run_steps(2)
     if torch:
         torch.manual_seed(0)
         model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(),
@@ -232,11 +295,44 @@ def main():
                                     torch.nn.Linear(64, 10))
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         xt, yt = torch.tensor(x), torch.tensor(labels)
-        t_rate = n / best_of(lambda: mlp_torch_epoch(torch, model, opt, xt, yt), repeats=2)
-        print(f"  PyTorch CPU eager   : {t_rate:12,.0f} samples/s   ratio {ours / t_rate:6.2f}x"
-              "   (target >= 3x)")
-    print(f"  GEMM bound (NumPy)  : {bound:12,.0f} samples/s   ({flops / gsecs / 1e9:.1f} GFLOP/s);"
-          f" simtreino reaches {ours / bound:.0%} of it (target >= 70%)")
+        mlp_torch_epoch(torch, model, opt, xt[:BATCH * 4], yt[:BATCH * 4])  # warm up
+    print("\n(b) MLP 784-128-64-10, ReLU, softmax CE, Adam, batch 64, float32,"
+          f" {n} samples per epoch ({what})")
+    rows = []
+    for r in range(args.rounds):
+        ours = n / best_of(lambda: fused.run_epochs(1))
+        ours_slow = n / best_of(lambda: slow.run_epochs(1), 2)
+        t_rate = float("nan")
+        if torch:
+            t_rate = n / best_of(lambda: mlp_torch_epoch(torch, model, opt, xt, yt), 2)
+        gsecs, flops = gemm_bound(n)
+        bound_default = n / gsecs
+        bound_one = float("nan")
+        if threads and threads[0]() > 1:
+            before = threads[0]()
+            threads[1](1)
+            bound_one = n / gemm_bound(n)[0]
+            threads[1](before)
+        bound = float(np.nanmax([bound_default, bound_one]))
+        rows.append((ours, ours_slow, t_rate, bound, ours / t_rate, ours / bound))
+        print(f"  round {r + 1}: simtreino {ours:9,.0f} samples/s (update after backward"
+              f" {ours_slow:,.0f}) | torch eager {t_rate:9,.0f} | GEMM bound {bound:9,.0f}"
+              f" (default threads {bound_default:,.0f}, one thread {bound_one:,.0f};"
+              f" {flops * bound / n / 1e9:.1f} GFLOP/s) | {ours / t_rate:.2f}x torch,"
+              f" {ours / bound:.0%} of the bound")
+    cols = list(zip(*rows))
+    print(f"  simtreino fast path : {span(cols[0]):>17} samples/s   (train accuracy"
+          f" {fused.snapshot().accuracy:.3f})")
+    print(f"  update after backward:{span(cols[1]):>17} samples/s   (the slow path)")
+    if torch:
+        print(f"  PyTorch CPU eager   : {span(cols[2]):>17} samples/s   simtreino / torch:"
+              f" {span(cols[4], '{:.2f}')}x   (target >= 3x)")
+    print(f"  GEMM bound (NumPy)  : {span(cols[3]):>17} samples/s   simtreino / bound:"
+          f" {span([100 * v for v in cols[5]], '{:.0f}')}%   (target >= 70%)")
+    state = numpy_state()
+    np_rate = n / best_of(lambda: mlp_numpy_epoch(x, labels, state), repeats=1)
+    print(f"  plain NumPy loop    : {np_rate:17,.0f} samples/s   simtreino / NumPy:"
+          f" {span([v / np_rate for v in cols[0]], '{:.2f}')}x")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ from .history import Decimated
 from .hyper import resolve
 from .losses import LOSSES
 from .network import Architecture
-from .optimizers import OPTIMIZERS, STATE_NAMES, new_state, pack_hyper, ADAM, ADAMW
+from .optimizers import (OPTIMIZERS, STATE_NAMES, N_STEP_SCALARS, new_state, pack_hyper, ADAM,
+                         ADAMW)
 from .schedules import SCHEDULES, S_EPOCH, S_LR, new_schedule, set_lr
 from .snapshot import LayerStats, Snapshot
 
@@ -94,6 +95,12 @@ class Trainer:
         self.hyper = resolve(optimizer, OPTIMIZERS[optimizer][1], hyper or {})
         self.opt = new_state(optimizer, self.hyper, arch.n_params, self.dtype)
         self._hyper_vec = pack_hyper(optimizer, self.hyper, self.dtype)
+        self._opt_sc = zeros(N_STEP_SCALARS, self.dtype)   # scratch of update_begin
+        # The fast path updates each layer right after its gradient (see
+        # engine's notes). False: all gradients first, then the update -- the
+        # same numbers; the order anything needing the whole gradient before
+        # the update (clipping by the global norm...) will need.
+        self.fuse_update = True
         self.schedule = schedule
         self.schedule_params = resolve(schedule, SCHEDULES[schedule][1], schedule_params or {})
         self.sched = new_schedule(schedule, self.schedule_params, self.hyper["lr"])
@@ -183,7 +190,8 @@ class Trainer:
                 self.order, self.xb, self.tb, self.lb, self.zbuf, self.abuf, self.dbuf,
                 self.sbuf, self.dl_da, self.loss_kind, self.loss_param, self.threshold,
                 self.opt.kind, self.opt.state, self.opt.counters, self._hyper_vec,
-                self.counters, self.accum, self.sched, elog, losses)
+                self._opt_sc, self.fuse_update, self.counters, self.accum, self.sched, elog,
+                losses)
             self._log(self.step - done, losses[:done], elog[:rows])
             done_total += done
             if done == 0:
@@ -207,8 +215,13 @@ class Trainer:
     def step_phases(self) -> list[PhaseRecord]:
         """One step, phase by phase, with a record of each phase.
 
-        Calls the very kernels ``train_loop`` calls, in the same order, so
-        the parameters afterwards equal the fast path's bit for bit."""
+        Calls the very kernels ``train_loop`` calls, so the parameters
+        afterwards equal the fast path's bit for bit. The update comes after
+        the whole backward pass (``update_layers``, the fast path's unfused
+        order), so the records show every gradient and the optimizer state
+        before and after; the fused fast path updates the same layers in the
+        same order during the backward pass, and every rule is elementwise,
+        so the numbers are the same."""
         if self.diverged:
             raise Divergence("training has diverged; reset it first")
         c, arch = self.counters, self.arch
@@ -280,8 +293,8 @@ class Trainer:
         before = self.theta.copy()
         state_before = {k: v.copy() for k, v in self.opt.named().items()}
         lr = self.lr
-        E.update(self.opt.kind, self.theta, self.grad, self.opt.state, self.opt.counters,
-                 self._hyper_vec, lr)
+        E.update_layers(arch.layout, self.opt.kind, self.theta, self.grad, self.opt.state,
+                        self.opt.counters, self._hyper_vec, lr, self._opt_sc)
         scalars = {"lr": lr, "optimizer": self.optimizer, "t": int(self.opt.counters[0])}
         if self.opt.kind in (ADAM, ADAMW):
             b1, b2 = self.hyper["betas"]
