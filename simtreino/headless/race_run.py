@@ -21,7 +21,7 @@ from simtreino.scenario.build import build_race
 from .compare import DEFAULT_ATOL, DEFAULT_RTOL, close
 from .errors import TraceError
 from .expect import CheckResult, fmt_value
-from .runner import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, _InterruptGuard, _positive_int
+from .runner import Verdict, _InterruptGuard, _positive_int
 from .trace import TraceWriter, finite_or_none, none_to_nan
 
 # The whole race is one compiled call per chunk; chunks keep Ctrl+C and the
@@ -63,7 +63,7 @@ class RacerResult:
 
 
 @dataclass
-class RaceResult:
+class RaceResult(Verdict):
     scenario: object
     race: object
     status: str                    # finished | interrupted (a race never "diverges" as a whole)
@@ -72,20 +72,6 @@ class RaceResult:
     steps: int = 0
     seconds: float = 0.0
     trace_path: str | None = None
-
-    @property
-    def failures(self) -> list[CheckResult]:
-        return [c for c in self.checks if not c.ok]
-
-    @property
-    def passed(self) -> bool:
-        return self.status != "interrupted" and not self.failures
-
-    @property
-    def exit_code(self) -> int:
-        if self.status == "interrupted":
-            return EXIT_INTERRUPTED
-        return EXIT_OK if self.passed else EXIT_FAILED
 
 
 def racer_results(race) -> list[RacerResult]:

@@ -42,8 +42,28 @@ MAX_CHUNK = 4096
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 
+class Verdict:
+    """Pass/fail of a finished run from its ``status`` and ``checks`` (a
+    network run's RunResult and a race's RaceResult)."""
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.ok]
+
+    @property
+    def passed(self) -> bool:
+        """Finished (or diverged as expected) and every check holds."""
+        return self.status != "interrupted" and not self.failures
+
+    @property
+    def exit_code(self) -> int:
+        if self.status == "interrupted":
+            return EXIT_INTERRUPTED
+        return EXIT_OK if self.passed else EXIT_FAILED
+
+
 @dataclass
-class RunResult:
+class RunResult(Verdict):
     """The end of one run. ``status``: finished | diverged | interrupted."""
     scenario: object
     trainer: object
@@ -56,21 +76,6 @@ class RunResult:
     trace_path: str | None = None
     first_step_seconds: float = 0.0   # the first call loads or compiles the kernels
     findings: list = field(default_factory=list)   # analysis.diagnostics.Finding, as raised
-
-    @property
-    def failures(self) -> list[CheckResult]:
-        return [c for c in self.checks if not c.ok]
-
-    @property
-    def passed(self) -> bool:
-        """Finished (or diverged as expected) and every [expect] check holds."""
-        return self.status != "interrupted" and not self.failures
-
-    @property
-    def exit_code(self) -> int:
-        if self.status == "interrupted":
-            return EXIT_INTERRUPTED
-        return EXIT_OK if self.passed else EXIT_FAILED
 
     @property
     def steps_per_second(self) -> float:

@@ -12,7 +12,7 @@ import sys
 import time
 
 import numpy as np
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.widgets import ContentSwitcher, Footer, Static
@@ -21,6 +21,7 @@ from simtreino.headless.session import LiveSession
 from simtreino.i18n import scenario_description, t
 
 from .header import StatusBar, fmt
+from .live_keys import KEY_DISPLAY, LiveKeys  # noqa: F401  (KEY_DISPLAY: re-exported)
 from .network_view import NetworkView
 from .widgets import (ConfusionMatrix, DigitStrip, Heatmap, Histogram, LinePlot, Series,
                       WeightImages)
@@ -73,18 +74,16 @@ KEYS = [
     ("question_mark", "help", "binding.help", True),
     ("q", "quit", "binding.quit", True),
 ]
-KEY_DISPLAY = {"space": "space", "plus,equals_sign": "+", "minus": "-",
-               "left_square_bracket": "[", "right_square_bracket": "]", "comma": ",",
-               "full_stop": ".", "question_mark": "?", "exclamation_mark": "!"}
 
 
 def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "run"
 
 
-class SimtreinoApp(App):
+class SimtreinoApp(LiveKeys, App):
     CSS_PATH = "app.tcss"
     TITLE = "simtreino"
+    KEYS = KEYS
 
     def __init__(self, scenario, *, seed=None, out_dir: Path | None = None,
                  autoplay: bool = True, session: LiveSession | None = None):
@@ -99,9 +98,7 @@ class SimtreinoApp(App):
         self._show_accuracy = False
         # the third panel on the left: the loss surface, or (key v) weights over time
         self._show_surface = True
-        for keys, action, desc, show in KEYS:
-            self.bind(keys, action, description=t(desc), show=show,
-                      key_display=KEY_DISPLAY.get(keys))
+        self.bind_keys()
 
     # ------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -372,28 +369,8 @@ class SimtreinoApp(App):
             view.state != "diverged" and not view.message and bool(view.findings), "finding")
 
     # ------------------------------------------------------------ actions
-    def _nudge(self) -> None:
-        """Look for the trainer's answer to a key sooner than the next frame."""
-        for delay in (0.008, 0.02, 0.035):
-            self.set_timer(delay, self.redraw)
-
-    def on_key(self, event) -> None:
-        self._nudge()
-
-    def action_toggle(self) -> None:
-        self.session.toggle()
-
-    def action_step(self) -> None:
-        self.session.step(1)
-
     def action_epoch(self) -> None:
         self.session.epoch()
-
-    def action_faster(self) -> None:
-        self.session.faster()
-
-    def action_slower(self) -> None:
-        self.session.slower()
 
     def action_reset(self) -> None:
         self.session.reset(reseed=False)
@@ -492,17 +469,6 @@ class SimtreinoApp(App):
         from .screens.inspector import InspectorScreen
         self.push_screen(InspectorScreen(self.session))
 
-    def action_help(self) -> None:
-        """Our keys only: Textual's own (focus, copy) are not part of the lesson."""
-        from .screens import HelpScreen
-        rows = [(KEY_DISPLAY.get(keys, keys), t(desc)) for keys, _, desc, _ in KEYS]
-        rows.append(("ctrl+p", t("binding.palette")))
-        self.push_screen(HelpScreen(rows))
-
-    def action_open(self) -> None:
-        from .screens.picker import ScenarioPicker
-        self.push_screen(ScenarioPicker(), self._open_scenario)
-
     def _open_scenario(self, name) -> None:
         if not name:
             return
@@ -524,9 +490,3 @@ class SimtreinoApp(App):
         self._fit_panels_to_data()
         self._show_left_panel()
         self.session.play()
-
-    def get_system_commands(self, screen):
-        yield from super().get_system_commands(screen)
-        for keys, action, desc, _ in KEYS:
-            yield SystemCommand(t(desc), f"{t('palette.key')} {KEY_DISPLAY.get(keys, keys)}",
-                                (lambda a=action: self.run_action(a)))

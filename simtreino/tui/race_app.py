@@ -14,7 +14,7 @@ import time
 import numpy as np
 from rich.table import Table
 from rich.text import Text
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.widgets import Footer, Static
@@ -22,7 +22,9 @@ from textual.widgets import Footer, Static
 from simtreino.headless.race_session import RaceSession
 from simtreino.i18n import scenario_description, t
 
-from .app import KEY_DISPLAY, MIN_SIZE, slug
+from .app import MIN_SIZE, slug
+from .live_keys import LiveKeys
+from .screens.help import RACE_PANEL_KEYS
 from .header import BADGE_STYLE, fmt, two_lines
 from .widgets import Heatmap, LinePlot, Series
 
@@ -78,9 +80,11 @@ def _rgb(c) -> str:
     return f"rgb({c[0]},{c[1]},{c[2]})"
 
 
-class RaceApp(App):
+class RaceApp(LiveKeys, App):
     CSS_PATH = "app.tcss"
     TITLE = "simtreino"
+    KEYS = KEYS
+    HELP_PANELS = RACE_PANEL_KEYS
 
     def __init__(self, scenario, *, out_dir: Path | None = None, autoplay: bool = True,
                  session: RaceSession | None = None):
@@ -93,9 +97,7 @@ class RaceApp(App):
         self._drawn_version = None
         self._surface_drawn = None
         self._panels_at = -1e9
-        for keys, action, desc, show in KEYS:
-            self.bind(keys, action, description=t(desc), show=show,
-                      key_display=KEY_DISPLAY.get(keys))
+        self.bind_keys()
 
     def compose(self) -> ComposeResult:
         yield Static("", id="race-status")
@@ -233,22 +235,6 @@ class RaceApp(App):
         self.query_one("#message", Static).update(msg)
 
     # ------------------------------------------------------------ actions
-    def on_key(self, event) -> None:
-        for delay in (0.008, 0.02, 0.035):
-            self.set_timer(delay, self.redraw)
-
-    def action_toggle(self) -> None:
-        self.session.toggle()
-
-    def action_step(self) -> None:
-        self.session.step(1)
-
-    def action_faster(self) -> None:
-        self.session.faster()
-
-    def action_slower(self) -> None:
-        self.session.slower()
-
     def action_reset(self) -> None:
         self.session.reset()
 
@@ -262,24 +248,7 @@ class RaceApp(App):
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         self.session.toggle_recording(self.out_dir / f"{slug(self.scenario.name)}-{stamp}.jsonl")
 
-    def action_help(self) -> None:
-        from .screens import HelpScreen
-        rows = [(KEY_DISPLAY.get(keys, keys), t(desc)) for keys, _, desc, _ in KEYS]
-        rows.append(("ctrl+p", t("binding.palette")))
-        from .screens.help import RACE_PANEL_KEYS
-        self.push_screen(HelpScreen(rows, panels=RACE_PANEL_KEYS))
-
-    def action_open(self) -> None:
-        from .screens.picker import ScenarioPicker
-        self.push_screen(ScenarioPicker(), self._open_scenario)
-
     def _open_scenario(self, name) -> None:
         if name:
             # the launcher opens the right screen for the new scenario's kind
             self.exit(("open", name))
-
-    def get_system_commands(self, screen):
-        yield from super().get_system_commands(screen)
-        for keys, action, desc, _ in KEYS:
-            yield SystemCommand(t(desc), f"{t('palette.key')} {KEY_DISPLAY.get(keys, keys)}",
-                                (lambda a=action: self.run_action(a)))
