@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simtreino.core import engine as E
 from simtreino.core.trainer import SplitArrays
 
 __all__ = ["GradCheck", "gradient_check", "param_name", "DEFAULTS"]
@@ -46,7 +47,9 @@ TINY = 1e-300
 
 def param_name(arch, k: int) -> str:
     """The name of flat parameter ``k``: ``layers.0.weight[1,0]`` (row =
-    output unit, column = input, torch's ``(out, in)``) or ``layers.1.bias[0]``."""
+    output unit, column = input, torch's ``(out, in)``), ``layers.1.bias[0]``,
+    or for batch norm ``layers.0.norm.weight[2]`` (gamma) and
+    ``layers.0.norm.bias[2]`` (beta)."""
     k = int(k)
     for i, s in enumerate(arch.layers):
         if s.w_offset <= k < s.b_offset:
@@ -54,6 +57,10 @@ def param_name(arch, k: int) -> str:
             return f"layers.{i}.weight[{r},{c}]"
         if s.b_offset <= k < s.b_offset + s.n_out:
             return f"layers.{i}.bias[{k - s.b_offset}]"
+        if s.batchnorm and s.bn_offset <= k < s.end:
+            j = k - s.bn_offset
+            part = "weight" if j < s.n_out else "bias"
+            return f"layers.{i}.norm.{part}[{j % s.n_out}]"
     raise IndexError(f"parameter {k} out of range (the network has {arch.n_params})")
 
 
@@ -113,19 +120,17 @@ class GradCheck:
 
 
 def _batch_and_backprop(trainer):
-    """(batch SplitArrays, flat backprop gradient, loss, step) of the next
-    step, computed on a deep copy (the caller's trainer is untouched)."""
+    """(batch SplitArrays, flat backprop gradient, loss, step, the copy that
+    took the step) of the next step, computed on a deep copy (the caller's
+    trainer is untouched). The gradient is the loss's own: penalty
+    included, before any clipping."""
     clone = deepcopy(trainer)
     records = clone.step_phases()
     batch = next(r for r in records if r.phase == "batch")
-    loss = next(r for r in records if r.phase == "loss").scalars["loss"]
-    g = np.zeros(trainer.arch.n_params, dtype=trainer.dtype)
-    for r in records:
-        if r.phase == "backward":
-            trainer.arch.weight(g, r.layer)[...] = r.tensors["grad_weight"]
-            trainer.arch.bias(g, r.layer)[...] = r.tensors["grad_bias"]
+    loss = next(r for r in records if r.phase == "loss").scalars["total"]
+    g = next(r for r in records if r.phase == "update").tensors["loss_grad"]
     split = SplitArrays(batch.tensors["x"], batch.tensors["targets"], batch.tensors["labels"])
-    return split, g, float(loss), int(batch.scalars["step"])
+    return split, g, float(loss), int(batch.scalars["step"]), clone
 
 
 def gradient_check(trainer, *, eps: float | None = None, max_params: int | None = None,
@@ -150,7 +155,7 @@ def gradient_check(trainer, *, eps: float | None = None, max_params: int | None 
     if max_params is not None and max_params < 1:
         raise ValueError(f"max_params must be a positive integer, got {max_params!r}")
 
-    split, g_bp, loss, step = _batch_and_backprop(trainer)
+    split, g_bp, loss, step, stepped = _batch_and_backprop(trainer)
     if backprop is not None:
         g_bp = np.asarray(backprop, dtype=np.float64).ravel()
         if g_bp.shape != (trainer.arch.n_params,):
@@ -163,16 +168,19 @@ def gradient_check(trainer, *, eps: float | None = None, max_params: int | None 
     else:
         idx = np.arange(P)
 
-    # A private trainer for the loss evaluations: its own buffers and theta.
+    # A private trainer for the loss evaluations: its own buffers and theta,
+    # holding the step's dropout masks, so the loss differentiated is the
+    # one the step saw (training-mode batch norm, the same units dropped).
     probe = deepcopy(trainer)
+    probe.bufs[E.B_MASK][...] = stepped.bufs[E.B_MASK]
     theta = probe.theta
     numeric = np.empty(len(idx))
     for j, k in enumerate(idx):
         old = theta[k]
         theta[k] = old + eps
-        up = probe.evaluate(split)[0]
+        up = probe.batch_loss(split)
         theta[k] = old - eps
-        down = probe.evaluate(split)[0]
+        down = probe.batch_loss(split)
         theta[k] = old
         numeric[j] = (up - down) / (2.0 * eps)
     bp = np.asarray(g_bp[idx], dtype=np.float64)

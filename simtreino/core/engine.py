@@ -44,7 +44,13 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .activations import activate, derivative
+from .layers import (MODE_EVAL, MODE_TRAIN, MODE_FROZEN, add_into, apply_mask,  # noqa: F401
+                     batchnorm_backward, batchnorm_forward)
 from .losses import loss_and_delta, count_correct
+from .network import L_OUT, L_W, L_END, L_BN, L_RES, L_BN_UNIT
+from .regularization import (R_L1, R_L2, R_CLIP_NORM, R_CLIP_VALUE, R_BN_EPS, R_BN_MOMENTUM,
+                             ES_COLUMN, clip_norm, clip_value, early_stop_check, penalize,
+                             weight_penalty)
 from .optimizers import update, update_begin, update_slice  # noqa: F401 (update: re-exported)
 from .schedules import schedule_end_epoch, S_LR
 from .jit import kernel, kernel_inline
@@ -182,17 +188,25 @@ def _ld(x):
 # Trainer counters (int64 vector shared by Python and the kernels).
 C_STEP, C_EPOCH, C_POS, C_RNG, C_STATUS, C_EPOCH_STEPS = range(6)
 N_COUNTERS = 6
-# Status codes.
-RUNNING, DIVERGED_NAN, DIVERGED_EXPLODED = 0, 1, 2
+# Status codes (anything but RUNNING ends training).
+RUNNING, DIVERGED_NAN, DIVERGED_EXPLODED, STOPPED_EARLY = 0, 1, 2, 3
 
-# Epoch accumulators (float64 vector).
-A_LOSS_SUM, A_CORRECT, A_SAMPLES, A_LAST_LOSS, A_EXPLODE_LIMIT, A_FIRST_LOSS = range(6)
-N_ACCUM = 6
+# Epoch accumulators (float64 vector), and what the last step measured.
+(A_LOSS_SUM, A_CORRECT, A_SAMPLES, A_LAST_LOSS, A_EXPLODE_LIMIT, A_FIRST_LOSS, A_PENALTY_SUM,
+ A_LAST_PENALTY, A_GRAD_NORM, A_CLIP_COEF) = range(10)
+N_ACCUM = 10
 
 # Columns of the epoch log the loop writes at each epoch end.
-E_EPOCH, E_STEP, E_LOSS, E_ACC, E_VAL_LOSS, E_VAL_ACC, E_LR = range(7)
-N_ELOG = 7
+E_EPOCH, E_STEP, E_LOSS, E_ACC, E_VAL_LOSS, E_VAL_ACC, E_LR, E_PENALTY = range(8)
+N_ELOG = 8
 
+# The per-layer batch buffers, all of the parameters' dtype, passed as one
+# tuple: pre-activation z = xW^T + b, activation a, batch-norm output y (the
+# activation's input when the layer has batch norm) and normalised zhat,
+# dropout mask, layer output (when dropout or a residual connection makes it
+# differ from a), delta = dL/d(pre-activation), scratch for dL/da, dL/da of
+# the output layer.
+B_Z, B_A, B_Y, B_HAT, B_MASK, B_OUT, B_DELTA, B_DA, B_DLDA = range(9)
 
 @kernel
 def matmul_nt(a, w, out):
@@ -331,28 +345,155 @@ def gather(x, t, labels, order, start, n, xb, tb, lb):
             lb[r] = labels[src]
 
 
+@kernel_inline
+def pre_view(bufs, layout, offsets, l, n):
+    """The activation's input of layer l: y with batch norm, z without."""
+    m = layout[l, L_OUT]
+    if layout[l, L_BN] >= 0:
+        return view(bufs[B_Y], offsets[l], n, m)
+    return view(bufs[B_Z], offsets[l], n, m)
+
+
+@kernel_inline
+def has_out(layout, drop_p, mode, l):
+    """Whether layer l's output differs from its activation (then it lives
+    in the B_OUT buffer)."""
+    return layout[l, L_RES] != 0 or (mode != MODE_EVAL and drop_p[l] > 0.0)
+
+
+@kernel_inline
+def out_view(bufs, layout, offsets, drop_p, mode, l, n):
+    """Layer l's output: the next layer's input."""
+    m = layout[l, L_OUT]
+    if has_out(layout, drop_p, mode, l):
+        return view(bufs[B_OUT], offsets[l], n, m)
+    return view(bufs[B_A], offsets[l], n, m)
+
+
 @kernel
-def forward(theta, layout, acts, act_params, xb, zbuf, abuf, offsets):
-    """Forward through every layer; returns nothing, fills z and a buffers."""
+def draw_mask(mask, p, counters):
+    """Inverted dropout: 0 with probability p, else 1/(1-p); from the
+    trainer's own random stream, so runs repeat exactly."""
+    n, m = mask.shape
+    keep = 1.0 / (1.0 - p)
+    for i in range(n):
+        for j in range(m):
+            u = float(next_random(counters) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+            mask[i, j] = 0.0 if u < p else keep
+
+
+@kernel
+def layer_forward(l, theta, layout, acts, act_params, drop_p, reg, mode, a_prev, n, offsets,
+                  bufs, bn_stats, bn_run, counters):
+    """Layer l on the batch ``a_prev`` (n rows): product, batch norm,
+    activation, dropout, residual connection, in that order."""
+    m = layout[l, L_OUT]
+    z = view(bufs[B_Z], offsets[l], n, m)
+    a = view(bufs[B_A], offsets[l], n, m)
+    w = layer_w(theta, layout, l)
+    b = layer_b(theta, layout, l)
+    bo = layout[l, L_BN]
+    if bo < 0:
+        forward_layer(w, b, a_prev, z, a, acts[l], act_params[l])
+    else:
+        matmul_nt(a_prev, w, z)
+        for i in range(n):
+            for j in range(m):
+                z[i, j] += b[j]
+        y = view(bufs[B_Y], offsets[l], n, m)
+        u = layout[l, L_BN_UNIT]
+        U = bn_run.shape[0] // 2    # running means, then running variances
+        batchnorm_forward(z, theta[bo:bo + m], theta[bo + m:bo + 2 * m],
+                          view(bufs[B_HAT], offsets[l], n, m), y, bn_stats[0, u:u + m],
+                          bn_stats[1, u:u + m], bn_run[u:u + m], bn_run[U + u:U + u + m],
+                          reg[R_BN_EPS], reg[R_BN_MOMENTUM], mode)
+        activate(acts[l], act_params[l], y, a)
+    if has_out(layout, drop_p, mode, l):
+        out = view(bufs[B_OUT], offsets[l], n, m)
+        if mode != MODE_EVAL and drop_p[l] > 0.0:
+            mask = view(bufs[B_MASK], offsets[l], n, m)
+            if mode == MODE_TRAIN:
+                draw_mask(mask, drop_p[l], counters)
+            apply_mask(a, mask, out)
+        else:
+            out[...] = a
+        if layout[l, L_RES] != 0:
+            add_into(out, a_prev)
+
+
+@kernel
+def forward(theta, layout, acts, act_params, drop_p, reg, mode, xb, offsets, bufs, bn_stats,
+            bn_run, counters):
+    """Forward through every layer; fills the batch buffers."""
     n = xb.shape[0]
-    a_prev = xb
-    for l in range(layout.shape[0]):
-        m = layout[l, 1]
-        z = view(zbuf, offsets[l], n, m)
-        a = view(abuf, offsets[l], n, m)
-        forward_layer(layer_w(theta, layout, l), layer_b(theta, layout, l), a_prev, z, a,
-                      acts[l], act_params[l])
-        a_prev = a
+    layer_forward(0, theta, layout, acts, act_params, drop_p, reg, mode, xb, n, offsets, bufs,
+                  bn_stats, bn_run, counters)
+    for l in range(1, layout.shape[0]):
+        layer_forward(l, theta, layout, acts, act_params, drop_p, reg, mode,
+                      out_view(bufs, layout, offsets, drop_p, mode, l - 1, n), n, offsets,
+                      bufs, bn_stats, bn_run, counters)
+
+
+@kernel
+def layer_backward(l, theta, grad, layout, drop_p, reg, mode, a_prev, n, offsets, bufs):
+    """Layer l's gradients from its delta (dL/dz), and dL/d(its input) into
+    the scratch of layer l-1; then the penalty's gradient and clipping by
+    value, so the layer's gradient is final. Returns the layer's penalty."""
+    m = layout[l, L_OUT]
+    delta = view(bufs[B_DELTA], offsets[l], n, m)
+    if l > 0:
+        da_prev = view(bufs[B_DA], offsets[l - 1], n, layout[l - 1, L_OUT])
+    else:
+        da_prev = view(bufs[B_DA], 0, 0, 0)
+    w = layer_w(theta, layout, l)
+    gw = layer_w(grad, layout, l)
+    gb = layer_b(grad, layout, l)
+    backward_layer(w, a_prev, delta, gw, gb, da_prev, l > 0)
+    if layout[l, L_BN] >= 0:
+        gb[:] = 0.0    # cancelled by the normalisation: exactly zero
+    if l > 0 and layout[l, L_RES] != 0:
+        add_into(da_prev, view(bufs[B_DA], offsets[l], n, m))   # the skip's share
+    pen = 0.0
+    if reg[R_L1] > 0.0 or reg[R_L2] > 0.0:
+        pen = penalize(w, gw, reg[R_L1], reg[R_L2])
+    if reg[R_CLIP_VALUE] > 0.0:
+        clip_value(grad[layout[l, L_W]:layout[l, L_END]], reg[R_CLIP_VALUE])
+    return pen
+
+
+@kernel
+def layer_delta(l, theta, grad, layout, acts, act_params, drop_p, mode, n, offsets, bufs,
+                bn_stats):
+    """Hidden layer l's delta = dL/dz from dL/d(its output): through the
+    dropout mask, the activation's derivative and batch norm (whose gamma
+    and beta gradients it writes)."""
+    m = layout[l, L_OUT]
+    pre = pre_view(bufs, layout, offsets, l, n)
+    a = view(bufs[B_A], offsets[l], n, m)
+    da = view(bufs[B_DA], offsets[l], n, m)
+    delta = view(bufs[B_DELTA], offsets[l], n, m)
+    if mode != MODE_EVAL and drop_p[l] > 0.0:
+        mask = view(bufs[B_MASK], offsets[l], n, m)
+        derivative(acts[l], act_params[l], pre, a, delta)
+        for i in range(n):
+            for j in range(m):
+                delta[i, j] = (da[i, j] * mask[i, j]) * delta[i, j]
+    else:
+        hidden_delta(acts[l], act_params[l], pre, a, da, delta)
+    bo = layout[l, L_BN]
+    if bo >= 0:
+        u = layout[l, L_BN_UNIT]
+        batchnorm_backward(delta, view(bufs[B_HAT], offsets[l], n, m), bn_stats[1, u:u + m],
+                           theta[bo:bo + m], grad[bo:bo + m], grad[bo + m:bo + 2 * m], delta)
 
 
 @kernel_inline
 def update_layer(l, layout, opt_kind, theta, grad, opt_state, opt_counters, hyper, lr, opt_sc,
                  first):
-    """The optimizer step (started by ``update_begin``) on layer l's weight
-    and bias, which lie next to each other in the flat vectors."""
-    lo = layout[l, 2]
-    hi = layout[l, 3] + layout[l, 1]
-    update_slice(opt_kind, theta, grad, opt_state, opt_counters, hyper, lr, opt_sc, first, lo, hi)
+    """The optimizer step (started by ``update_begin``) on layer l's
+    parameters, which lie next to each other in the flat vectors."""
+    update_slice(opt_kind, theta, grad, opt_state, opt_counters, hyper, lr, opt_sc, first,
+                 layout[l, L_W], layout[l, L_END])
 
 
 @kernel_inline
@@ -365,69 +506,76 @@ def update_layers(layout, opt_kind, theta, grad, opt_state, opt_counters, hyper,
                  0, theta.shape[0])
 
 
+@kernel_inline
+def global_clip(grad, reg, accum):
+    """Clipping by the global norm, between the backward pass and the update."""
+    if reg[R_CLIP_NORM] > 0.0:
+        norm, coef = clip_norm(grad, reg[R_CLIP_NORM])
+        accum[A_GRAD_NORM] = norm
+        accum[A_CLIP_COEF] = coef
+
+
 @kernel
-def train_step(theta, grad, layout, acts, act_params, offsets, xb, tb, lb,
-               zbuf, abuf, dbuf, sbuf, dl_da, loss_kind, loss_param, threshold,
+def train_step(theta, grad, layout, acts, act_params, drop_p, reg, offsets, xb, tb, lb, bufs,
+               bn_stats, bn_run, counters, accum, loss_kind, loss_param, threshold,
                opt_kind, opt_state, opt_counters, hyper, lr, opt_sc, fused):
-    """One step on the batch in (xb, tb, lb): returns (loss, correct).
+    """One step on the batch in (xb, tb, lb): returns (loss, correct,
+    penalty); the loss includes the penalty.
 
     ``fused``: update each layer during the backward pass (see the module's
-    notes; from ``FUSE_MIN_PARAMS`` parameters); otherwise all gradients
-    first, then ``update_layers``. Same numbers either way. ``opt_sc``:
-    scratch for ``update_begin``."""
+    notes; from ``FUSE_MIN_PARAMS`` parameters, never with clipping by the
+    global norm); otherwise all gradients first, then ``update_layers``.
+    Same numbers either way. ``opt_sc``: scratch for ``update_begin``."""
     n = xb.shape[0]
     L = layout.shape[0]
-    forward(theta, layout, acts, act_params, xb, zbuf, abuf, offsets)
-    m = layout[L - 1, 1]
-    z_out = view(zbuf, offsets[L - 1], n, m)
-    a_out = view(abuf, offsets[L - 1], n, m)
-    delta = view(dbuf, offsets[L - 1], n, m)
+    forward(theta, layout, acts, act_params, drop_p, reg, MODE_TRAIN, xb, offsets, bufs,
+            bn_stats, bn_run, counters)
+    m = layout[L - 1, L_OUT]
+    z_out = view(bufs[B_Z], offsets[L - 1], n, m)
+    a_out = view(bufs[B_A], offsets[L - 1], n, m)
+    delta = view(bufs[B_DELTA], offsets[L - 1], n, m)
     loss = loss_and_delta(loss_kind, loss_param, acts[L - 1], act_params[L - 1],
-                          z_out, a_out, tb, delta, view(dl_da, 0, n, m))
+                          z_out, a_out, tb, delta, view(bufs[B_DLDA], 0, n, m))
     correct = 0
     if lb.shape[0] > 0:
         correct = count_correct(a_out, lb[:n], threshold)
-    fused = fused and theta.shape[0] >= FUSE_MIN_PARAMS
+    fused = fused and theta.shape[0] >= FUSE_MIN_PARAMS and reg[R_CLIP_NORM] <= 0.0
     first = False
     if fused:
         first = update_begin(opt_kind, opt_counters, hyper, lr, opt_sc)
+    penalty = 0.0
     for l in range(L - 1, -1, -1):
-        m = layout[l, 1]
-        delta = view(dbuf, offsets[l], n, m)
-        k = 0
         if l > 0:
-            k = layout[l - 1, 1]
-            a_prev = view(abuf, offsets[l - 1], n, k)
-            da_prev = view(sbuf, offsets[l - 1], n, k)
+            a_prev = out_view(bufs, layout, offsets, drop_p, MODE_TRAIN, l - 1, n)
         else:
             a_prev = xb
-            da_prev = view(sbuf, 0, 0, 0)
-        backward_layer(layer_w(theta, layout, l), a_prev, delta, layer_w(grad, layout, l),
-                       layer_b(grad, layout, l), da_prev, l > 0)
+        penalty += layer_backward(l, theta, grad, layout, drop_p, reg, MODE_TRAIN, a_prev, n,
+                                  offsets, bufs)
         if fused:
             # layer l's gradient is complete and its weights have done their
-            # last work of this step (propagating delta to da_prev)
+            # last work of this step (propagating delta to layer l-1)
             update_layer(l, layout, opt_kind, theta, grad, opt_state, opt_counters, hyper, lr,
                          opt_sc, first)
         if l > 0:
-            hidden_delta(acts[l - 1], act_params[l - 1], view(zbuf, offsets[l - 1], n, k),
-                         a_prev, da_prev, view(dbuf, offsets[l - 1], n, k))
+            layer_delta(l - 1, theta, grad, layout, acts, act_params, drop_p, MODE_TRAIN, n,
+                        offsets, bufs, bn_stats)
     if not fused:
-        # Every gradient is known here: an operation over the whole gradient
-        # (clipping by the global norm...) belongs at this point.
+        global_clip(grad, reg, accum)
         update_layers(layout, opt_kind, theta, grad, opt_state, opt_counters, hyper, lr, opt_sc)
-    return loss, correct
+    return loss + penalty, correct, penalty
 
 
 @kernel
-def evaluate(theta, layout, acts, act_params, offsets, x, t, labels, xb, tb, lb,
-             zbuf, abuf, dbuf, dl_da, loss_kind, loss_param, threshold, chunk):
-    """Mean loss and number correct over a whole set, in chunks of ``chunk``.
-    ``xb``/``tb`` are the flat batch buffers (``chunk`` rows). Uses the batch
-    buffers; touches neither parameters nor gradients."""
+def evaluate(theta, layout, acts, act_params, drop_p, reg, offsets, x, t, labels, xb, tb, lb,
+             bufs, bn_stats, bn_run, counters, loss_kind, loss_param, threshold, chunk, mode):
+    """Mean loss (penalty included) and number correct over a whole set, in
+    chunks of ``chunk`` rows. ``xb``/``tb`` are the flat batch buffers.
+    ``mode``: MODE_EVAL (running statistics, no dropout), or MODE_FROZEN for
+    the training-mode loss with the masks of the last step (the set is then
+    that step's batch). Touches neither parameters nor gradients."""
     n_total = x.shape[0]
     L = layout.shape[0]
-    m = layout[L - 1, 1]
+    m = layout[L - 1, L_OUT]
     total = 0.0
     correct = 0
     identity = np.arange(n_total)
@@ -437,17 +585,18 @@ def evaluate(theta, layout, acts, act_params, offsets, x, t, labels, xb, tb, lb,
         xv = view(xb, 0, n, x.shape[1])
         tv = view(tb, 0, n, t.shape[1])
         gather(x, t, labels, identity, start, n, xv, tv, lb)
-        forward(theta, layout, acts, act_params, xv, zbuf, abuf, offsets)
-        z_out = view(zbuf, offsets[L - 1], n, m)
-        a_out = view(abuf, offsets[L - 1], n, m)
+        forward(theta, layout, acts, act_params, drop_p, reg, mode, xv, offsets, bufs,
+                bn_stats, bn_run, counters)
+        z_out = view(bufs[B_Z], offsets[L - 1], n, m)
+        a_out = view(bufs[B_A], offsets[L - 1], n, m)
         loss = loss_and_delta(loss_kind, loss_param, acts[L - 1], act_params[L - 1],
-                              z_out, a_out, tv, view(dbuf, offsets[L - 1], n, m),
-                              view(dl_da, 0, n, m))
+                              z_out, a_out, tv, view(bufs[B_DELTA], offsets[L - 1], n, m),
+                              view(bufs[B_DLDA], 0, n, m))
         total += loss * n
         if labels.shape[0] > 0:
             correct += count_correct(a_out, lb[:n], threshold)
         start += n
-    return total / n_total, correct
+    return total / n_total + weight_penalty(theta, layout, reg[R_L1], reg[R_L2]), correct
 
 
 @kernel
@@ -476,15 +625,17 @@ def begin_epoch(order, counters, shuffle):
 
 
 @kernel
-def after_step(counters, accum, loss, correct, n):
+def after_step(counters, accum, loss, correct, n, penalty):
     """Fold one step's loss into the epoch's running sums; flag divergence."""
     counters[C_STEP] += 1
     counters[C_POS] += n
     counters[C_EPOCH_STEPS] += 1
     accum[A_LOSS_SUM] += loss * n
+    accum[A_PENALTY_SUM] += penalty * n
     accum[A_CORRECT] += correct
     accum[A_SAMPLES] += n
     accum[A_LAST_LOSS] = loss
+    accum[A_LAST_PENALTY] = penalty
     if counters[C_STEP] == 1:
         accum[A_FIRST_LOSS] = loss
     if not math.isfinite(loss):
@@ -508,23 +659,37 @@ def end_epoch(counters, accum, sched, val_loss, val_acc, has_val, has_labels, el
     elog[row, E_VAL_LOSS] = val_loss
     elog[row, E_VAL_ACC] = val_acc
     elog[row, E_LR] = sched[S_LR]  # the rate this epoch was trained with
+    elog[row, E_PENALTY] = accum[A_PENALTY_SUM] / samples
     schedule_end_epoch(sched, val_loss if has_val else loss)
     accum[A_LOSS_SUM] = 0.0
+    accum[A_PENALTY_SUM] = 0.0
     accum[A_CORRECT] = 0.0
     accum[A_SAMPLES] = 0.0
 
 
 @kernel
+def close_epoch(counters, accum, sched, has_val, has_labels, val_loss, val_acc, elog, row,
+                es, theta, best_theta, bn_run, best_run):
+    """End of an epoch in both paths: log it, then ask early stopping."""
+    end_epoch(counters, accum, sched, val_loss, val_acc, has_val, has_labels, elog, row)
+    counters[C_POS] = 0
+    counters[C_EPOCH_STEPS] = 0
+    if early_stop_check(es, elog[row, int(es[ES_COLUMN])], elog[row, E_EPOCH], theta,
+                        best_theta, bn_run, best_run):
+        counters[C_STATUS] = STOPPED_EARLY
+
+
+@kernel
 def train_loop(n_steps, stop_epoch, batch_size, chunk, shuffle,
-               theta, grad, layout, acts, act_params, offsets,
+               theta, grad, layout, acts, act_params, drop_p, reg, offsets,
                x, t, labels, xv, tv, lv, order,
-               xb_buf, tb_buf, lb, zbuf, abuf, dbuf, sbuf, dl_da,
+               xb_buf, tb_buf, lb, bufs, bn_stats, bn_run,
                loss_kind, loss_param, threshold,
                opt_kind, opt_state, opt_counters, hyper, opt_sc, fused,
-               counters, accum, sched, elog, step_losses):
-    """Up to ``n_steps`` steps, stopping early at divergence or when the
-    epoch counter reaches ``stop_epoch``. Writes each step's loss to
-    ``step_losses`` and one row per finished epoch to ``elog``; returns
+               counters, accum, sched, es, best_theta, best_run, elog, step_losses):
+    """Up to ``n_steps`` steps, stopping early at divergence, early stopping
+    or when the epoch counter reaches ``stop_epoch``. Writes each step's loss
+    to ``step_losses`` and one row per finished epoch to ``elog``; returns
     (steps done, epochs logged). ``chunk``: rows the batch buffers hold;
     ``opt_sc``, ``fused``: see ``train_step``."""
     n_total = x.shape[0]
@@ -541,11 +706,11 @@ def train_loop(n_steps, stop_epoch, batch_size, chunk, shuffle,
         xb = view(xb_buf, 0, n, d)
         tb = view(tb_buf, 0, n, tm)
         gather(x, t, labels, order, start, n, xb, tb, lb)
-        loss, correct = train_step(theta, grad, layout, acts, act_params, offsets, xb, tb, lb,
-                                   zbuf, abuf, dbuf, sbuf, dl_da, loss_kind, loss_param,
-                                   threshold, opt_kind, opt_state, opt_counters, hyper,
-                                   sched[S_LR], opt_sc, fused)
-        after_step(counters, accum, loss, correct, n)
+        loss, correct, penalty = train_step(
+            theta, grad, layout, acts, act_params, drop_p, reg, offsets, xb, tb, lb, bufs,
+            bn_stats, bn_run, counters, accum, loss_kind, loss_param, threshold, opt_kind,
+            opt_state, opt_counters, hyper, sched[S_LR], opt_sc, fused)
+        after_step(counters, accum, loss, correct, n, penalty)
         step_losses[done] = loss
         done += 1
         if counters[C_STATUS] != RUNNING:
@@ -554,14 +719,15 @@ def train_loop(n_steps, stop_epoch, batch_size, chunk, shuffle,
             val_loss = math.nan
             val_acc = math.nan
             if has_val:
-                val_loss, vc = evaluate(theta, layout, acts, act_params, offsets, xv, tv, lv,
-                                        xb_buf, tb_buf, lb, zbuf, abuf, dbuf, dl_da,
-                                        loss_kind, loss_param, threshold, chunk)
+                val_loss, vc = evaluate(theta, layout, acts, act_params, drop_p, reg, offsets,
+                                        xv, tv, lv, xb_buf, tb_buf, lb, bufs, bn_stats, bn_run,
+                                        counters, loss_kind, loss_param, threshold, chunk,
+                                        MODE_EVAL)
                 if labels.shape[0] > 0:
                     val_acc = vc / xv.shape[0]
-            end_epoch(counters, accum, sched, val_loss, val_acc, has_val, labels.shape[0] > 0,
-                      elog, rows)
+            close_epoch(counters, accum, sched, has_val, labels.shape[0] > 0, val_loss, val_acc,
+                        elog, rows, es, theta, best_theta, bn_run, best_run)
             rows += 1
-            counters[C_POS] = 0
-            counters[C_EPOCH_STEPS] = 0
+            if counters[C_STATUS] != RUNNING:
+                break
     return done, rows

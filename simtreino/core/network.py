@@ -1,7 +1,8 @@
 """A stack of dense layers whose parameters live in ONE flat vector.
 
 Layer i's weight ``(out, in)`` and bias ``(out,)`` are views into the vector
-(weight first, then bias, layer after layer): optimizers run over the whole
+(weight first, then bias, then -- for a layer with batch normalisation --
+its gamma and beta, layer after layer): optimizers run over the whole
 vector in one kernel, and histograms, checkpoints and loss-surface
 directions are plain vectors too. Gradients use the same layout.
 """
@@ -27,6 +28,10 @@ INITIALIZERS = {
 }
 
 
+# Columns of ``Architecture.layout``, the table the kernels read.
+L_IN, L_OUT, L_W, L_B, L_END, L_BN, L_RES, L_BN_UNIT = range(8)
+
+
 @dataclass(frozen=True)
 class LayerShape:
     n_in: int
@@ -34,36 +39,59 @@ class LayerShape:
     activation: str
     act_param: float
     w_offset: int
+    batchnorm: bool = False
+    residual: bool = False
+    bn_unit: int = -1      # where its units start in the batch-norm statistics
 
     @property
     def b_offset(self) -> int:
         return self.w_offset + self.n_out * self.n_in
 
     @property
+    def bn_offset(self) -> int:
+        """Where gamma starts (beta follows), or -1."""
+        return self.b_offset + self.n_out if self.batchnorm else -1
+
+    @property
     def n_params(self) -> int:
-        return self.n_out * (self.n_in + 1)
+        return self.n_out * (self.n_in + 1) + (2 * self.n_out if self.batchnorm else 0)
+
+    @property
+    def end(self) -> int:
+        return self.w_offset + self.n_params
 
 
 class Architecture:
     """Shapes and offsets of a dense network; holds no numbers."""
 
     def __init__(self, n_inputs: int, layers):
-        """``layers``: (units, activation, act_param or None) for each layer."""
-        shapes, offset, n_in = [], 0, n_inputs
-        for units, act, param in layers:
+        """``layers``: (units, activation, act_param or None[, batchnorm,
+        residual]) for each layer. A residual layer adds its input to its
+        output, so its input must be as wide as it."""
+        shapes, offset, n_in, bn_units = [], 0, n_inputs, 0
+        for spec in layers:
+            units, act, param = spec[:3]
+            bn, res = (bool(spec[3]), bool(spec[4])) if len(spec) > 3 else (False, False)
             if param is None:
                 param = ACTIVATION_PARAM.get(act, ("", 0.0))[1]
-            shape = LayerShape(n_in, units, act, float(param), offset)
+            if res and n_in != units:
+                raise ValueError(f"a residual layer needs as many inputs as units "
+                                 f"({n_in} inputs, {units} units)")
+            shape = LayerShape(n_in, units, act, float(param), offset, bn, res,
+                               bn_units if bn else -1)
             shapes.append(shape)
             offset += shape.n_params
+            bn_units += units if bn else 0
             n_in = units
         self.n_inputs = n_inputs
         self.layers = tuple(shapes)
         self.n_params = offset
         self.n_outputs = n_in
-        # What the kernels read: one row per layer.
-        self.layout = np.array([[s.n_in, s.n_out, s.w_offset, s.b_offset] for s in shapes],
-                               dtype=np.int64).reshape(-1, 4)
+        self.n_bn_units = bn_units
+        # What the kernels read: one row per layer (columns L_*).
+        self.layout = np.array([[s.n_in, s.n_out, s.w_offset, s.b_offset, s.end, s.bn_offset,
+                                 int(s.residual), s.bn_unit] for s in shapes],
+                               dtype=np.int64).reshape(-1, 8)
         self.act_ids = np.array([ACTIVATIONS[s.activation] for s in shapes], dtype=np.int64)
         self.act_params = np.array([s.act_param for s in shapes], dtype=np.float64)
 
@@ -74,6 +102,25 @@ class Architecture:
     def bias(self, flat: np.ndarray, i: int) -> np.ndarray:
         s = self.layers[i]
         return flat[s.b_offset:s.b_offset + s.n_out]
+
+    def gamma(self, flat: np.ndarray, i: int) -> np.ndarray:
+        """Batch-norm scale of layer i (torch's ``weight`` of BatchNorm1d)."""
+        s = self.layers[i]
+        if not s.batchnorm:
+            raise ValueError(f"layer {i} has no batch normalisation")
+        return flat[s.bn_offset:s.bn_offset + s.n_out]
+
+    def beta(self, flat: np.ndarray, i: int) -> np.ndarray:
+        """Batch-norm shift of layer i (torch's ``bias`` of BatchNorm1d)."""
+        s = self.layers[i]
+        if not s.batchnorm:
+            raise ValueError(f"layer {i} has no batch normalisation")
+        return flat[s.bn_offset + s.n_out:s.end]
+
+    @property
+    def plain(self) -> bool:
+        """No batch normalisation and no residual connection."""
+        return not any(s.batchnorm or s.residual for s in self.layers)
 
     def describe(self) -> str:
         return "-".join([str(self.n_inputs)] + [str(s.n_out) for s in self.layers])
@@ -116,4 +163,7 @@ def init_params(arch: Architecture, inits, bias_inits, rng, dtype) -> np.ndarray
         kind, params = inits[i]
         arch.weight(theta, i)[...] = init_weight(kind, params, s.n_out, s.n_in, rng)
         arch.bias(theta, i)[...] = bias_inits[i]
+        if s.batchnorm:     # torch's BatchNorm1d starts as the identity
+            arch.gamma(theta, i)[...] = 1.0
+            arch.beta(theta, i)[...] = 0.0
     return theta

@@ -82,12 +82,13 @@ def test_a_wrong_gradient_is_caught():
 
 def test_a_wrong_backprop_kernel_is_caught(monkeypatch):
     import simtreino.core.trainer as T
-    real = T.E.backward_layer
+    real = T.E.layer_backward
 
-    def broken(w, a_in, delta, gw, gb, da_prev, has_prev):
-        real(w, a_in, delta, gw, gb, da_prev, has_prev)
-        gb *= 0.5                                  # forgets half of every bias gradient
-    monkeypatch.setattr(T.E, "backward_layer", broken)
+    def broken(l, theta, grad, layout, *rest):
+        pen = real(l, theta, grad, layout, *rest)
+        grad[layout[l, 3]:layout[l, 3] + layout[l, 1]] *= 0.5   # half of every bias gradient
+        return pen
+    monkeypatch.setattr(T.E, "layer_backward", broken)
     gc = gradient_check(bundled("course-221"))
     assert not gc.ok
     assert {gc.names[i] for i in np.flatnonzero(gc.disagree)} == {
