@@ -382,7 +382,7 @@ def draw_mask(mask, p, counters):
             mask[i, j] = 0.0 if u < p else keep
 
 
-@kernel
+@kernel_inline
 def layer_forward(l, theta, layout, acts, act_params, drop_p, reg, mode, a_prev, n, offsets,
                   bufs, bn_stats, bn_run, counters):
     """Layer l on the batch ``a_prev`` (n rows): product, batch norm,
@@ -421,7 +421,7 @@ def layer_forward(l, theta, layout, acts, act_params, drop_p, reg, mode, a_prev,
             add_into(out, a_prev)
 
 
-@kernel
+@kernel_inline
 def forward(theta, layout, acts, act_params, drop_p, reg, mode, xb, offsets, bufs, bn_stats,
             bn_run, counters):
     """Forward through every layer; fills the batch buffers."""
@@ -434,7 +434,7 @@ def forward(theta, layout, acts, act_params, drop_p, reg, mode, xb, offsets, buf
                       bufs, bn_stats, bn_run, counters)
 
 
-@kernel
+@kernel_inline
 def layer_backward(l, theta, grad, layout, drop_p, reg, mode, a_prev, n, offsets, bufs):
     """Layer l's gradients from its delta (dL/dz), and dL/d(its input) into
     the scratch of layer l-1; then the penalty's gradient and clipping by
@@ -461,7 +461,7 @@ def layer_backward(l, theta, grad, layout, drop_p, reg, mode, a_prev, n, offsets
     return pen
 
 
-@kernel
+@kernel_inline
 def layer_delta(l, theta, grad, layout, acts, act_params, drop_p, mode, n, offsets, bufs,
                 bn_stats):
     """Hidden layer l's delta = dL/dz from dL/d(its output): through the
@@ -624,7 +624,7 @@ def begin_epoch(order, counters, shuffle):
             order[j] = tmp
 
 
-@kernel
+@kernel_inline
 def after_step(counters, accum, loss, correct, n, penalty):
     """Fold one step's loss into the epoch's running sums; flag divergence."""
     counters[C_STEP] += 1
@@ -644,7 +644,7 @@ def after_step(counters, accum, loss, correct, n, penalty):
         counters[C_STATUS] = DIVERGED_EXPLODED
 
 
-@kernel
+@kernel_inline
 def end_epoch(counters, accum, sched, val_loss, val_acc, has_val, has_labels, elog, row):
     """Close an epoch: log it, advance the schedule, reset the sums.
     Accuracy is NaN for regression (no labels)."""
@@ -667,7 +667,7 @@ def end_epoch(counters, accum, sched, val_loss, val_acc, has_val, has_labels, el
     accum[A_SAMPLES] = 0.0
 
 
-@kernel
+@kernel_inline
 def close_epoch(counters, accum, sched, has_val, has_labels, val_loss, val_acc, elog, row,
                 es, theta, best_theta, bn_run, best_run):
     """End of an epoch in both paths: log it, then ask early stopping."""

@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from .hyper import Hyper
-from .jit import kernel
+from .jit import kernel, kernel_inline
 
 # The settings vector the kernels read.
 R_L1, R_L2, R_CLIP_NORM, R_CLIP_VALUE, R_BN_EPS, R_BN_MOMENTUM = range(6)
@@ -142,7 +142,7 @@ def clip_norm(g, max_norm):
     return norm, coef
 
 
-@kernel
+@kernel_inline
 def early_stop_check(es, value, epoch, theta, best_theta, run, best_run):
     """After an epoch whose monitored value is ``value``: True when training
     should stop now (the best weights are back in place when asked)."""

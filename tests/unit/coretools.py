@@ -9,7 +9,10 @@ from simtreino.core.trainer import SplitArrays, Trainer
 def make_trainer(layers, x, t, labels=None, *, loss="mse", optimizer="sgd", hyper=None,
                  batch_size=None, shuffle=False, seed=0, dtype=np.float64, init="xavier_uniform",
                  val=None, schedule="constant", schedule_params=None, loss_param=0.0,
-                 threshold=0.5, bias=0.1):
+                 threshold=0.5, bias=0.1, **craft):
+    """``craft``: the trainer's l1, l2, clip_grad_norm, clip_grad_value,
+    dropout and early_stopping; a layer may be (units, act, param,
+    batchnorm, residual)."""
     arch = Architecture(x.shape[1], layers)
     rng = np.random.default_rng(seed)
     params = {"gain": 1.0} if init.startswith("xavier") else {}
@@ -18,7 +21,7 @@ def make_trainer(layers, x, t, labels=None, *, loss="mse", optimizer="sgd", hype
     return Trainer(arch, theta, SplitArrays(x, t, labels), val, loss=loss, loss_param=loss_param,
                    threshold=threshold, optimizer=optimizer, hyper=hyper or {"lr": 0.1},
                    schedule=schedule, schedule_params=schedule_params,
-                   batch_size=batch_size, shuffle=shuffle, seed=seed)
+                   batch_size=batch_size, shuffle=shuffle, seed=seed, **craft)
 
 
 def xor_arrays():

@@ -113,3 +113,62 @@ def test_ten_adam_steps_with_minibatches_equal_torch():
         opt.step()
     for i, (lin, _) in enumerate(lins):
         np.testing.assert_allclose(tr.weight(i), lin.weight.detach().numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_batchnorm_dropout_residual_penalty_and_clipping_equal_torch():
+    """Five SGD steps of Linear -> BatchNorm1d -> tanh -> Dropout (+ skip)
+    with an L1/L2 penalty in the loss and clip_grad_norm_, the dropout masks
+    taken from our own steps."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(8, 4))
+    labels = rng.integers(0, 3, 8)
+    t = np.eye(3)[labels]
+    layers = [(4, "tanh", None, True, True), (4, "tanh", None, True, False),
+              (3, "softmax", None)]
+    tr = make_trainer(layers, x, t, labels, loss="cross_entropy", hyper={"lr": 0.1},
+                      dropout=[0.3, 0.5], l1=0.01, l2=0.02, clip_grad_norm=0.5)
+    lins = torch_model(tr)
+    bns = []
+    for i in range(2):
+        bn = torch.nn.BatchNorm1d(4, dtype=torch.float64)   # eps 1e-5, momentum 0.1
+        bns.append(bn)
+    params = [p for lin, _ in lins for p in lin.parameters()] + \
+        [p for bn in bns for p in bn.parameters()]
+    opt = torch.optim.SGD(params, lr=0.1)
+    for step in range(5):
+        recs = tr.step_phases()
+        masks = [torch.tensor(r.tensors["mask"]) for r in recs if r.phase == "forward"
+                 and "mask" in r.tensors]
+        opt.zero_grad()
+        a = torch.tensor(x)
+        for i in range(2):
+            out = torch.tanh(bns[i](lins[i][0](a))) * masks[i]
+            a = out + a if i == 0 else out
+        logits = lins[2][0](a)
+        w = [lin.weight for lin, _ in lins]
+        loss = F.cross_entropy(logits, torch.tensor(labels)) \
+            + 0.01 * sum(p.abs().sum() for p in w) + 0.02 * sum((p ** 2).sum() for p in w)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 0.5)
+        opt.step()
+        ours = next(r for r in recs if r.phase == "loss").scalars["total"]
+        assert ours == pytest.approx(loss.item(), rel=1e-12)
+    for i, (lin, _) in enumerate(lins):
+        np.testing.assert_allclose(tr.weight(i), lin.weight.detach().numpy(), rtol=1e-10,
+                                   atol=1e-13)
+    for i, bn in enumerate(bns):
+        np.testing.assert_allclose(tr.arch.gamma(tr.theta, i), bn.weight.detach().numpy(),
+                                   rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(tr.bn_run[4 * i:4 * i + 4], bn.running_mean.numpy(),
+                                   rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(tr.bn_run[8 + 4 * i:8 + 4 * i + 4], bn.running_var.numpy(),
+                                   rtol=1e-10, atol=1e-13)
+    # evaluation: running statistics, no dropout
+    for bn in bns:
+        bn.eval()
+    a = torch.tensor(x)
+    for i in range(2):
+        out = torch.tanh(bns[i](lins[i][0](a)))
+        a = out + a if i == 0 else out
+    ref = torch.softmax(lins[2][0](a), 1).detach().numpy()
+    np.testing.assert_allclose(tr.predict(x), ref, rtol=1e-10, atol=1e-13)
