@@ -568,11 +568,13 @@ def train_step(theta, grad, layout, acts, act_params, drop_p, reg, offsets, xb, 
 @kernel
 def evaluate(theta, layout, acts, act_params, drop_p, reg, offsets, x, t, labels, xb, tb, lb,
              bufs, bn_stats, bn_run, counters, loss_kind, loss_param, threshold, chunk, mode):
-    """Mean loss (penalty included) and number correct over a whole set, in
-    chunks of ``chunk`` rows. ``xb``/``tb`` are the flat batch buffers.
-    ``mode``: MODE_EVAL (running statistics, no dropout), or MODE_FROZEN for
-    the training-mode loss with the masks of the last step (the set is then
-    that step's batch). Touches neither parameters nor gradients."""
+    """Mean loss and number correct over a whole set, in chunks of
+    ``chunk`` rows. ``xb``/``tb`` are the flat batch buffers. ``mode``:
+    MODE_EVAL (running statistics, no dropout; the data loss alone, as
+    torch code computes a validation loss), or MODE_FROZEN for the
+    training-mode loss, weight penalty included, with the masks of the last
+    step (the set is then that step's batch). Touches neither parameters
+    nor gradients."""
     n_total = x.shape[0]
     L = layout.shape[0]
     m = layout[L - 1, L_OUT]
@@ -596,6 +598,8 @@ def evaluate(theta, layout, acts, act_params, drop_p, reg, offsets, x, t, labels
         if labels.shape[0] > 0:
             correct += count_correct(a_out, lb[:n], threshold)
         start += n
+    if mode == MODE_EVAL:
+        return total / n_total, correct
     return total / n_total + weight_penalty(theta, layout, reg[R_L1], reg[R_L2]), correct
 
 

@@ -5,8 +5,9 @@ clipping and early stopping.
   parameters), as Keras' ``kernel_regularizer``: the loss the optimizer
   minimises is ``data loss + l1 * sum|w| + l2 * sum w^2``, so the gradient
   gains ``l1 * sign(w) + 2 * l2 * w`` (sign(0) = 0). The penalty is part of
-  the reported loss (training and validation alike) and is also reported on
-  its own. ``l2 = λ`` is ``weight_decay = 2λ`` of torch's SGD, which adds
+  the reported training loss (the objective) and is also reported on its
+  own; validation and test losses are the data loss alone, as torch code
+  computes them, so they still show whether the network generalises. ``l2 = λ`` is ``weight_decay = 2λ`` of torch's SGD, which adds
   ``weight_decay * w`` to the gradient; AdamW's decay is the decoupled kind.
 - **Gradient clipping** as ``torch.nn.utils``: ``clip_grad_norm_`` scales
   the whole gradient by ``max_norm / (norm + 1e-6)`` when that is below 1

@@ -452,8 +452,10 @@ class Trainer:
 
     def evaluate(self, split: SplitArrays) -> tuple[float, float]:
         """(mean loss, accuracy) of the current parameters on a split, in
-        evaluation mode (batch norm's running statistics, no dropout); the
-        loss includes the weight penalty, as the training loss does."""
+        evaluation mode (batch norm's running statistics, no dropout). The
+        loss is the data loss: the weight penalty is part of the training
+        objective (and of the reported training loss), not of how well the
+        network predicts."""
         split = self._cast(split)
         if len(split) == 0:
             return math.nan, math.nan
