@@ -43,6 +43,8 @@ from simtreino.analysis.landscape import (
 )
 from simtreino.core import engine as E
 from simtreino.core.arrays import zeros
+from simtreino.core.layers import BN_MOMENTUM, MODE_EVAL
+from simtreino.core.regularization import N_REG, R_BN_EPS, R_BN_MOMENTUM, R_L1, R_L2
 from simtreino.core.network import Architecture, init_params
 from simtreino.core.trainer import SplitArrays, Trainer
 
@@ -104,13 +106,23 @@ def mlp_problem(n=1000, seed=0, dtype=np.float32):
 
 def naive_grid(problem, center, d1, d2, alphas, betas):
     """Every point a full forward pass (first layer included) through the
-    training kernels -- no linearity trick."""
+    training kernels, in evaluation mode -- no linearity trick."""
     arch, n, dtype = problem.arch, problem.n_samples, problem.dtype
     widths = [s.n_out for s in arch.layers]
     offsets = np.array([n * sum(widths[:i]) for i in range(len(widths))], np.int64)
-    zbuf, abuf = zeros(n * sum(widths), dtype), zeros(n * sum(widths), dtype)
     m = arch.n_outputs
+    # the trainer's batch buffers (engine.B_*): z, a, y, zhat, mask, out,
+    # delta, dL/da, then dL/da of the output layer
+    bufs = tuple(zeros(n * sum(widths), dtype) for _ in range(8)) + (zeros(n * m, dtype),)
     delta, dl_da = zeros((n, m), dtype), zeros((n, m), dtype)
+    drop_p = np.zeros(len(arch.layers))          # evaluation mode skips dropout anyway
+    reg = np.zeros(N_REG)
+    reg[R_L1], reg[R_L2] = problem.l1, problem.l2
+    reg[R_BN_EPS], reg[R_BN_MOMENTUM] = problem.bn_eps, BN_MOMENTUM
+    U = arch.n_bn_units
+    bn_stats = np.zeros((2, U))
+    bn_run = np.array(problem.bn_run if problem.bn_run is not None else np.zeros(0), dtype)
+    counters = np.zeros(E.N_COUNTERS, np.int64)
     x, t = np.array(problem.x), np.array(problem.t)
     last = offsets[-1]
     out = np.empty((len(betas), len(alphas)))
@@ -118,12 +130,14 @@ def naive_grid(problem, center, d1, d2, alphas, betas):
     for j, b in enumerate(betas):
         for i, a in enumerate(alphas):
             theta = (c + a * u + b * v).astype(dtype)
-            E.forward(theta, arch.layout, arch.act_ids, arch.act_params, x, zbuf, abuf, offsets)
-            z = zbuf[last:last + n * m].reshape(n, m)
-            act = abuf[last:last + n * m].reshape(n, m)
+            E.forward(theta, arch.layout, arch.act_ids, arch.act_params, drop_p, reg, MODE_EVAL,
+                      x, offsets, bufs, bn_stats, bn_run, counters)
+            z = bufs[E.B_Z][last:last + n * m].reshape(n, m)
+            act = bufs[E.B_A][last:last + n * m].reshape(n, m)
             out[j, i] = E.loss_and_delta(problem.loss_kind, problem.loss_param,
                                          arch.act_ids[-1], arch.act_params[-1], z, act, t,
-                                         delta, dl_da)
+                                         delta, dl_da) + E.weight_penalty(
+                                             theta, arch.layout, reg[R_L1], reg[R_L2])
     return out
 
 

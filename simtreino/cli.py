@@ -70,6 +70,15 @@ MSG = {
                     "likely cause: the learning rate in force, {lr:g}, is too large "
                     "(try a smaller one); {verdict}"),
     "summary_int": "{name}: interrupted at step {step} (epoch {epoch}) after {secs}{extra}",
+    "penalty": " (penalty {penalty})",
+    "early_stop": ("early stopping: no improvement of {monitor} for {wait} epochs; stopped at "
+                   "epoch {epoch}, weights of epoch {best_epoch} restored ({monitor} {best})"),
+    "early_stop_kept": ("early stopping: no improvement of {monitor} for {wait} epochs; "
+                        "stopped at epoch {epoch}, weights of the last epoch kept (best: "
+                        "{monitor} {best} at epoch {best_epoch})"),
+    "early_stop_none": ("early stopping: no improvement of {monitor} for {wait} epochs; "
+                        "stopped at epoch {epoch}, weights of the last epoch kept (no epoch "
+                        "had a finite {monitor})"),
     "why_nan": "the loss became NaN or infinite",
     "why_exploded": "the loss exploded (grew over a million times its first value)",
     "verdict_none": "expect: nothing to check",
@@ -296,14 +305,21 @@ def cmd_run(args) -> int:
         raise UsageError(MSG["steps_network"])
     _check_writable(args.save_params)
     # A scenario with [[runs]] trains each run in turn, from the same initial
-    # weights; outputs get the run's label in their names.
+    # weights and the same data (built once, and checked against every run's
+    # batch size); outputs get the run's label in their names.
+    dataset = None
+    if scenario.runs:
+        from dataclasses import replace
+        from simtreino.scenario.build import build_dataset
+        dataset = build_dataset(scenario if args.seed is None else
+                                replace(scenario, seed=args.seed))
     code = EXIT_OK
     for label, variant in scenario.variants():
         record = _per_run(args.record, label)
         try:
             runner = Runner(variant, epochs=args.epochs, seed=args.seed,
                             init_params=args.init_params, record=record,
-                            record_every=args.record_every)
+                            record_every=args.record_every, dataset=dataset)
         except OSError as e:   # only the trace file is opened here
             raise UsageError(MSG["cannot_write"].format(path=record,
                                                         reason=e.strerror or e)) from None
@@ -312,6 +328,9 @@ def cmd_run(args) -> int:
                      progress_stream=err if (not args.quiet and err.isatty()) else None,
                      notice_stream=None if args.quiet else err, handle_sigint=True)
         print(summary_line(result, args), flush=True)
+        stop = early_stop_line(result)
+        if stop:
+            print(stop, flush=True)
         for line in finding_lines(result):
             print(line, flush=True)
         code = max(code, result.exit_code)
@@ -359,6 +378,8 @@ def _metrics_text(m: dict) -> str:
         if loss is None:
             continue
         text = f"{prefix}loss {fmt_value(loss)}"
+        if not prefix and m.get("penalty") is not None:   # part of the training loss
+            text += MSG["penalty"].format(penalty=fmt_value(m["penalty"]))
         if acc is not None and not math.isnan(acc):   # NaN: a regression task
             text += f", {prefix}accuracy {fmt_value(acc)}"
         parts.append(text)
@@ -390,6 +411,19 @@ def finding_lines(result) -> list[str]:
         out.append(t("diag.line", title=f.title(), step=f.step, epoch=f.epoch, where=where,
                      explanation=f.explanation(), cure=f.suggestion()))
     return out
+
+
+def early_stop_line(result) -> str | None:
+    """One line when early stopping ended the run (None otherwise): the
+    epochs it waited, where it stopped and which weights the run ends with."""
+    from simtreino.headless.expect import fmt_value
+    es = getattr(result.snapshot, "early_stop", None)
+    if result.status != "finished" or es is None or not es.stopped_epoch:
+        return None
+    key = ("early_stop" if es.restored else "early_stop_kept" if es.best_epoch
+           else "early_stop_none")
+    return MSG[key].format(monitor=es.monitor, wait=es.wait, epoch=es.stopped_epoch,
+                           best_epoch=es.best_epoch, best=fmt_value(es.best))
 
 
 def summary_line(result, args=None) -> str:

@@ -21,6 +21,20 @@ What one check looks at (an ``Observation``, plain numbers):
   sigmoid/tanh outputs, of silent ReLU units and the scale of each layer
   are measured; the distance the parameters moved.
 
+Training craft (see ``probe``): a layer's pre-activation is what its
+activation function receives (batch norm's output y for a batch-norm
+layer), dead and saturated units are judged on the activation's own output
+(before dropout and before a residual connection adds the layer's input),
+and batch norm normalises with the statistics of the probe rows, as a
+training batch is normalised (no dropout); the validation loss's noise is
+measured in evaluation mode (running statistics), as the validation loss
+itself. The signal-scale check of the initialisation restarts at every
+batch-norm layer (its output scale is set by gamma and beta, not by the
+weights before it) and follows the signal through a residual connection
+(its output against its input). The underfitting detector judges the data
+loss: with a weight penalty on, the training loss also holds the penalty,
+which says nothing about how well the data are fitted.
+
 Detection is split from observation: ``Diagnostician.update(obs, history)``
 is pure logic over plain numbers (unit tests feed it synthetic runs), and
 ``Diagnostician.observe(trainer)`` measures a trainer and calls it.
@@ -40,6 +54,10 @@ import math
 import statistics
 
 import numpy as np
+
+# Batch norm's eps, as simtreino.core.layers.BN_EPS (not imported: that
+# module compiles Numba kernels, and this one stays NumPy only).
+BN_EPS = 1e-5
 
 __all__ = ["FINDINGS", "Finding", "Observation", "RunInfo", "Diagnostician", "check_stride",
            "chance_loss", "render_explanation", "render_cure"]
@@ -192,7 +210,7 @@ def render_cure(f: Finding) -> str:
 class RunInfo:
     """What the detectors need to know about the run (not its numbers)."""
     activations: tuple            # per layer
-    n_params: tuple               # weights + biases per layer
+    n_params: tuple               # weights + biases per layer (what grad_norm covers)
     units: tuple
     loss: str = "mse"
     chance: float = math.nan      # loss of the best constant prediction (see chance_loss)
@@ -210,6 +228,14 @@ class RunInfo:
     n_samples: int | None = None  # generated data: the n_samples setting
     epochs: int = 0
     input_rms: float = math.nan
+    batchnorm: tuple = ()         # per layer (empty: none)
+    residual: tuple = ()          # per layer (empty: none)
+
+    def has_bn(self, l: int) -> bool:
+        return l < len(self.batchnorm) and bool(self.batchnorm[l])
+
+    def has_residual(self, l: int) -> bool:
+        return l < len(self.residual) and bool(self.residual[l])
 
     @property
     def depth(self) -> int:
@@ -232,8 +258,8 @@ class Observation:
     weight_rms: tuple = ()
     update: float = math.nan          # |θ - θ_prev| / |θ_prev| per step since the previous check
     moved: float = math.nan           # |θ - θ_0| / |θ_0|
-    z_rms: tuple = ()                 # probe: pre-activations
-    a_rms: tuple = ()                 # probe: outputs
+    z_rms: tuple = ()                 # probe: pre-activations (the activation's input)
+    a_rms: tuple = ()                 # probe: outputs (what the next layer receives)
     input_rms: float = math.nan
     saturated: tuple = ()             # share of saturated outputs (nan: not sigmoid/tanh)
     dead: tuple = ()                  # share of silent units (nan: not ReLU)
@@ -243,6 +269,7 @@ class Observation:
     start_loss: float = math.nan      # mean loss of the first batches, when known
     diverged: bool = False
     divergence: str = ""
+    penalty: float = 0.0              # the weight penalty inside ``loss`` (same window)
 
 
 # ------------------------------------------------------------ measurements
@@ -350,34 +377,60 @@ def probe_rows(n: int, k: int = PROBE_ROWS) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, k).round().astype(np.int64))
 
 
-def probe(arch, theta: np.ndarray, x: np.ndarray, keep_output: bool = False) -> dict:
+def probe(arch, theta: np.ndarray, x: np.ndarray, keep_output: bool = False, *,
+          bn_run: np.ndarray | None = None, bn_eps: float = BN_EPS) -> dict:
     """Forward ``x`` through the network (NumPy, in the dtype of ``x``) and measure each
-    layer: RMS of pre-activations and outputs, share of saturated outputs
-    (sigmoid/tanh hidden layers), silent units (ReLU hidden layers), and
-    whether every unit of a hidden layer computes the same function."""
+    layer: RMS of pre-activations (what the activation function receives:
+    batch norm's output for a batch-norm layer) and of outputs (what the
+    next layer receives: after a residual connection), share of saturated
+    outputs (sigmoid/tanh hidden layers), silent units (ReLU hidden layers)
+    -- both judged on the activation's own output -- and whether every unit
+    of a hidden layer computes the same function.
+
+    Batch norm: with ``bn_run`` None, each unit is normalised with the mean
+    and (biased) variance of the rows of ``x``, as a training batch is (the
+    probe rows standing for a batch); with ``bn_run`` (``Trainer.bn_run``:
+    running means, then running variances) in evaluation mode, as the
+    trainer evaluates and predicts. No dropout either way: it is a random
+    mask of training steps, not a property of the units."""
     a = np.asarray(x)
     dt = a.dtype if a.dtype in (np.float32, np.float64) else np.float64
     a = a.astype(dt, copy=False)
     L = len(arch.layers)
+    U = getattr(arch, "n_bn_units", 0)
     out = {"input_rms": _rms(a), "z_rms": [], "a_rms": [], "saturated": [], "dead": [],
            "dead_units": [], "identical": []}
     for l, s in enumerate(arch.layers):
         w = np.asarray(arch.weight(theta, l), dtype=dt)
         b = np.asarray(arch.bias(theta, l), dtype=dt)
+        bn = getattr(s, "batchnorm", False)
         with np.errstate(all="ignore"):
             z = a @ w.T + b
-            a = _activate(s.activation, z, s.act_param)
-        out["z_rms"].append(_rms(z))
-        out["a_rms"].append(_rms(a))
+            pre = z
+            if bn:
+                gamma = np.asarray(arch.gamma(theta, l), dtype=np.float64)
+                beta = np.asarray(arch.beta(theta, l), dtype=np.float64)
+                zf = z.astype(np.float64)
+                if bn_run is None:
+                    mean, var = zf.mean(axis=0), zf.var(axis=0)
+                else:
+                    u = s.bn_unit
+                    mean = np.asarray(bn_run[u:u + s.n_out], dtype=np.float64)
+                    var = np.asarray(bn_run[U + u:U + u + s.n_out], dtype=np.float64)
+                pre = (gamma * ((zf - mean) / np.sqrt(var + bn_eps)) + beta).astype(dt)
+            act = _activate(s.activation, pre, s.act_param)
+            nxt = act + a if getattr(s, "residual", False) else act
+        out["z_rms"].append(_rms(pre))
+        out["a_rms"].append(_rms(nxt))
         hidden = l < L - 1
         sat = dead = math.nan
         n_dead = 0
-        if hidden and s.activation in BOUNDED and a.size:
+        if hidden and s.activation in BOUNDED and act.size:
             lo, hi = BOUNDED[s.activation]
             m = SAT_MARGIN * (hi - lo)
-            sat = float(np.mean((a <= lo + m) | (a >= hi - m)))
-        if hidden and s.activation == "relu" and len(a):
-            silent = ~(a > 0).any(axis=0)
+            sat = float(np.mean((act <= lo + m) | (act >= hi - m)))
+        if hidden and s.activation == "relu" and len(act):
+            silent = ~(act > 0).any(axis=0)
             n_dead = int(silent.sum())
             dead = n_dead / s.n_out
         out["saturated"].append(sat)
@@ -385,10 +438,16 @@ def probe(arch, theta: np.ndarray, x: np.ndarray, keep_output: bool = False) -> 
         out["dead_units"].append(n_dead)
         same = bool(hidden and s.n_out >= 2 and np.all(np.isfinite(w))
                     and np.all(w == w[:1]) and np.all(b == b[0]))
+        if same and bn:
+            g, bb = arch.gamma(theta, l), arch.beta(theta, l)
+            same = bool(np.all(g == g[0]) and np.all(bb == bb[0]))
         out["identical"].append(same)
+        a = nxt
     res = {k: tuple(v) if isinstance(v, list) else v for k, v in out.items()}
     if keep_output:
-        res["output"] = (z, a)
+        # what the loss reads, as the trainer's kernels hand it over: the
+        # output layer's product and its activation
+        res["output"] = (z, act)
     return res
 
 
@@ -476,8 +535,12 @@ class Diagnostician:
         extra.setdefault("epochs", int(planned_steps) // max(1, trainer.steps_per_epoch))
         info = RunInfo(
             activations=tuple(s.activation for s in arch.layers),
-            n_params=tuple(s.n_params for s in arch.layers),
+            # what the snapshot's grad_norm / weight_norm / bias_norm cover
+            # (a batch-norm layer's gamma and beta are not in them)
+            n_params=tuple(s.n_out * (s.n_in + 1) for s in arch.layers),
             units=tuple(s.n_out for s in arch.layers),
+            batchnorm=tuple(bool(getattr(s, "batchnorm", False)) for s in arch.layers),
+            residual=tuple(bool(getattr(s, "residual", False)) for s in arch.layers),
             loss=trainer.loss_name,
             chance=chance_loss(trainer.loss_name, trainer.train.t, trainer.loss_param),
             has_val=trainer.val is not None, planned_steps=int(planned_steps),
@@ -556,11 +619,15 @@ class Diagnostician:
         self._theta_prev = theta if theta is not trainer.theta else theta.copy()
         self._prev_step = step
         p = probe(trainer.arch, trainer.theta, self._probe_x) if self._probe_x is not None else {}
+        history = trainer.epoch_history()
+        penalty = _window_penalty(history, since, snap)
         val_se = math.nan
         if (self._val is not None and not snap.diverged
-                and _overfit_candidate(trainer.epoch_history())):
+                and _overfit_candidate(history)):
             vx, vt, n_val, loss_name, loss_param = self._val
-            out = probe(trainer.arch, trainer.theta, vx, keep_output=True)["output"]
+            # evaluation mode, as the validation loss is computed
+            out = probe(trainer.arch, trainer.theta, vx, keep_output=True,
+                        bn_run=getattr(trainer, "bn_run", None))["output"]
             per = sample_losses(loss_name, out[0], out[1], vt, loss_param)
             if len(per) > 1 and np.all(np.isfinite(per)):
                 val_se = float(per.std(ddof=1) / math.sqrt(n_val))
@@ -574,7 +641,7 @@ class Diagnostician:
                 for l, n in zip(snap.layers, info.n_params)),
             update=update, moved=moved, val_se=val_se, start_loss=start,
             diverged=snap.diverged,
-            divergence=snap.divergence,
+            divergence=snap.divergence, penalty=penalty,
             **{k: p[k] for k in ("z_rms", "a_rms", "input_rms", "saturated", "dead",
                                  "dead_units", "identical") if k in p})
 
@@ -671,18 +738,28 @@ class Diagnostician:
                             if l < len(obs.weight_rms) else math.nan}, "symmetric", 1, None)
         if not obs.z_rms or not info.hidden:
             return None
-        gains, prev = [], obs.input_rms
-        for l in info.hidden:
-            ideal = IDEAL_GAIN.get(info.activations[l], 1.0)
-            g = obs.z_rms[l] / prev if prev and prev > 0 else math.nan
-            gains.append(g / ideal if math.isfinite(g) else math.nan)
-            prev = obs.a_rms[l]
         # The scale of the signal after each hidden layer relative to a
         # well-initialised network: the running product of the gains.
-        total, cum = 1.0, []
-        for g in gains:
+        gains, cum, prev, total = [], [], obs.input_rms, 1.0
+        for l in info.hidden:
+            if info.has_residual(l):
+                # the input passes unchanged beside the layer: the signal's
+                # gain is its output against its input (about 1 to 1.5 when
+                # well initialised, whatever the branch; a branch starting
+                # near 0 is a choice, not a fault)
+                g = obs.a_rms[l] / prev if prev and prev > 0 else math.nan
+            elif info.has_bn(l):
+                # normalised: the activation's input has the scale gamma and
+                # beta give it (RMS 1 at the start), whatever came before
+                g = obs.z_rms[l] / total if total > 0 else math.nan
+            else:
+                ideal = IDEAL_GAIN.get(info.activations[l], 1.0)
+                g = obs.z_rms[l] / prev if prev and prev > 0 else math.nan
+                g = g / ideal if math.isfinite(g) else math.nan
+            gains.append(g)
             total = total * g if math.isfinite(g) else total
             cum.append(total)
+            prev = obs.a_rms[l]
         out = [i for i, c in enumerate(cum) if c >= INIT_BAND or c <= 1 / INIT_BAND]
         if not out:
             return None
@@ -855,16 +932,20 @@ class Diagnostician:
         if obs.step < UNDERFIT_AFTER * info.planned_steps:
             return None
         w = max(PERSIST, int(round(UNDERFIT_WINDOW * CHECKS_PER_RUN)))
-        window = [o.loss for o in self.observations[-w:]]
+        # the data loss: a weight penalty in the training loss is no misfit
+        window = [_data_loss(o) for o in self.observations[-w:]]
         if len(window) < w or not all(_finite(v) for v in window):
             return None
-        progress = self._progress(obs.loss)
+        loss = window[-1]
+        progress = self._progress(loss)
         if progress >= UNDERFIT_R2:
             return None
         change = (max(window) - min(window)) / c
         if change >= UNDERFIT_FLAT:
             return None
-        ev = {"loss": obs.loss, "chance": c, "progress": max(progress, 0.0), "change": change}
+        ev = {"loss": loss, "chance": c, "progress": max(progress, 0.0), "change": change}
+        if _finite(obs.penalty) and obs.penalty > 0:
+            ev["penalty"] = obs.penalty
         if info.has_val:
             val = np.asarray(history.get("val_loss", ()), dtype=float)
             if len(val) == 0 or not math.isfinite(val[-1]):
@@ -926,6 +1007,26 @@ class Diagnostician:
                     {"units": info.units[-1], "activation": acts[-1]}]}
             return "wider", {f"model.layers[{l}].units": info.units[l] * 2 for l in hidden}
         return "", {}
+
+
+def _data_loss(o: Observation) -> float:
+    """An observation's loss without the weight penalty it holds."""
+    return o.loss - o.penalty if _finite(o.penalty) else o.loss
+
+
+def _window_penalty(history: dict, since: int, snap) -> float:
+    """The weight penalty inside a check's loss (the mean batch loss over
+    the steps after ``since``): the mean of the logged epochs' penalties
+    that end in that window (the penalty moves slowly), else the last
+    batch's. 0 when no penalty has been on."""
+    pen = np.asarray(history.get("penalty", ()), dtype=float)
+    steps = np.asarray(history.get("step", ()), dtype=float)
+    if len(pen) and len(pen) == len(steps):
+        sel = pen[steps > since]
+        if len(sel) and np.all(np.isfinite(sel)):
+            return float(sel.mean())
+    last = getattr(snap, "last_penalty", math.nan)
+    return float(last) if _finite(last) else 0.0
 
 
 def _overfit_candidate(history: dict) -> bool:

@@ -1,6 +1,6 @@
 """The loss landscape of a real network: 2-D and 1-D slices of its loss.
 
-A slice evaluates the mean loss ``L(center + α d1 + β d2)`` on a grid of
+A slice evaluates the loss ``L(center + α d1 + β d2)`` (see below) on a grid of
 (α, β), where ``center`` is the current parameter vector and ``d1``, ``d2``
 are two directions in parameter space (flat vectors with the layout of
 ``theta``):
@@ -14,17 +14,41 @@ are two directions in parameter space (flat vectors with the layout of
   al.'s ``ignore='biasbn'``: a bias has one number per unit, so it has no
   "filter" whose norm could set its scale, and moving it by the size of
   itself distorts small-bias networks.
+  Batch normalisation's gamma and beta are set to 0 as well, again as
+  ``ignore='biasbn'`` (whose rule is "every parameter with one number per
+  unit"): they are per-unit vectors like biases, with no filter to take a
+  scale from, so a random slice moves the weights (and through them the
+  pre-normalisation products) and leaves each unit's learned scale and
+  shift where training put them. (A BN layer's output does not depend on
+  the scale of its weight rows in training mode, which is exactly what
+  filter normalisation compensates; in evaluation mode, with the running
+  statistics held fixed, it does, and the slice shows that.)
 - *PCA* directions (Li et al., §7): the top two principal directions of the
   trajectory's displacements ``θ_i − center``; the plane through ``center``
-  that holds as much of the path as any plane can.
+  that holds as much of the path as any plane can. Every parameter counts,
+  gamma and beta included (training moves them, and the path shows it).
+
+What the value at a point is: the loss the optimizer minimises, evaluated
+as the trainer's ``evaluate`` evaluates -- the data loss in evaluation mode
+(batch normalisation with the running statistics, no dropout) -- plus the
+weight penalty ``l1·Σ|w| + l2·Σw²`` over the point's weights when one is on
+(``regularization.weight_penalty``): so the centre of a slice equals
+``trainer.evaluate(split)[0] + weight_penalty(theta)``, the objective.
+The running statistics and the penalty's coefficients are part of the
+problem (``SurfaceProblem.bn_run``, ``l1``, ``l2``), copied from the
+trainer when the problem is made: the statistics are held FIXED over the
+whole slice (they are not a function of the parameters; batch norm in
+evaluation mode is a per-unit affine map), and a live caller refreshes
+them together with its copy of ``theta`` (``with_trainer_state``).
 
 Orientation of a grid: ``losses[j, i] = L(center + alphas[i] d1 + betas[j] d2)``.
 Columns follow α (left to right), rows follow β ascending, so row 0 is the
 BOTTOM of a plot with β pointing up; a text heatmap whose row 0 is at the
 top draws ``losses[::-1]``.
 
-Speed: the first layer is linear in its parameters, so for every grid point
-``X (W + αD1 + βD2)ᵀ + (b + αe1 + βe2) = Z0 + α Z1 + β Z2``: the three
+Speed: the first layer's product is linear in its parameters, so for every
+grid point ``X (W + αD1 + βD2)ᵀ + (b + αe1 + βe2) = Z0 + α Z1 + β Z2``
+(batch norm, when the layer has it, comes after this product): the three
 products (the expensive ones: 784 inputs on MNIST) are computed once, and
 each grid point only combines them and runs the later, smaller layers --
 exact up to rounding, ~10x fewer operations on a 784-128-64-10 MLP. The
@@ -44,7 +68,9 @@ allocates its own scratch memory and works on its own copies of the
 vectors, so a slice can be computed in a background thread while the
 trainer keeps training in another -- provided the caller hands over a COPY
 of ``theta`` taken in the training thread (a copy taken while a step writes
-it could mix two steps). Parallel kernels are entered by one thread at a
+it could mix two steps), and, for a network with batch normalisation or a
+penalty changed during the run, a problem refreshed there too
+(``problem.with_trainer_state(trainer)``). Parallel kernels are entered by one thread at a
 time (a module lock): Numba's fallback 'workqueue' threading layer aborts
 the process when two threads enter it at once, so two slices asked for
 together run one after the other.
@@ -57,7 +83,7 @@ layers' weights; ``max_samples`` bounds the first.
 import math
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numba
 import numpy as np
@@ -65,8 +91,10 @@ import numpy as np
 from simtreino.core.activations import activate
 from simtreino.core.engine import matmul_nt
 from simtreino.core.jit import kernel, kernel_parallel
+from simtreino.core.layers import BN_EPS
 from simtreino.core.losses import LOSSES, loss_and_delta
-from simtreino.core.network import Architecture
+from simtreino.core.network import L_BN, L_BN_UNIT, L_RES, Architecture
+from simtreino.core.regularization import R_BN_EPS, R_L1, R_L2, REGULARIZATION
 
 __all__ = [
     "DEFAULT_MAX_SAMPLES",
@@ -113,15 +141,24 @@ _SLICE_LOCK = threading.Lock()
 @dataclass(frozen=True, eq=False)
 class SurfaceProblem:
     """What evaluating the loss at any parameter vector needs, and nothing
-    of a trainer's state: the architecture, the loss and private copies of
+    of a trainer's live state: the architecture, the loss, private copies of
     the evaluation inputs ``x`` (n, features) and targets ``t`` (n, outputs)
-    in the network's dtype."""
+    in the network's dtype, the weight penalty's coefficients ``l1``/``l2``
+    (0: off) and, for a network with batch normalisation, a private copy of
+    the running statistics ``bn_run`` (running means, then running
+    variances, as ``Trainer.bn_run``; empty without batch norm) with the
+    ``bn_eps`` they are used with. The statistics are constants of the
+    surface: every point is evaluated with them."""
     arch: Architecture
     x: np.ndarray
     t: np.ndarray
     loss: str
     loss_param: float
     dtype: np.dtype
+    l1: float = 0.0
+    l2: float = 0.0
+    bn_run: np.ndarray | None = None
+    bn_eps: float = BN_EPS
 
     @property
     def n_samples(self) -> int:
@@ -135,15 +172,55 @@ class SurfaceProblem:
     def loss_kind(self) -> int:
         return LOSSES[self.loss]
 
+    @property
+    def penalty_on(self) -> bool:
+        return self.l1 > 0 or self.l2 > 0
+
+    def with_trainer_state(self, trainer) -> "SurfaceProblem":
+        """The same problem (the same data arrays, not copied again) with
+        the trainer's CURRENT running statistics and penalty coefficients.
+        Call it in the thread that trains, next to taking the copy of
+        ``theta`` the slice is computed around: the statistics change at
+        every training step, and l1/l2 may be changed during a run."""
+        return replace(self, **_trainer_state(trainer, self.arch, self.dtype))
+
+
+def _trainer_state(trainer, arch: Architecture, dtype) -> dict:
+    return {"l1": float(trainer.reg[R_L1]), "l2": float(trainer.reg[R_L2]),
+            "bn_run": _bn_copy(arch, trainer.bn_run, dtype),
+            "bn_eps": float(trainer.reg[R_BN_EPS])}
+
+
+def _bn_copy(arch: Architecture, bn_run, dtype) -> np.ndarray:
+    """A private read-only copy of running statistics for ``arch``."""
+    U = arch.n_bn_units
+    if bn_run is None:
+        if U:
+            raise ValueError("a network with batch normalisation needs its running statistics "
+                             "(bn_run: the trainer's running means, then running variances)")
+        bn_run = np.zeros(0)
+    v = np.array(bn_run, dtype=dtype, order="C", copy=True).reshape(-1)
+    if v.shape != (2 * U,):
+        raise ValueError(f"bn_run must have shape ({2 * U},) (running means, then running "
+                         f"variances of {U} batch-norm units), got {v.shape}")
+    v.setflags(write=False)
+    return v
+
 
 def make_problem(arch: Architecture, x, t, *, loss: str, loss_param: float = 0.0,
                  dtype=np.float64, max_samples: int | None = DEFAULT_MAX_SAMPLES,
-                 seed: int = 0) -> SurfaceProblem:
+                 seed: int = 0, l1: float = 0.0, l2: float = 0.0, bn_run=None,
+                 bn_eps: float = BN_EPS) -> SurfaceProblem:
     """A problem on the rows of (x, t): all of them, or a random subset of
     ``max_samples`` rows drawn with ``seed`` (kept in their original order)
-    when there are more. ``max_samples=None`` keeps every row."""
+    when there are more. ``max_samples=None`` keeps every row. ``l1``,
+    ``l2``: the weight penalty added to the loss (the trainer's); ``bn_run``:
+    the running statistics of a network with batch normalisation (required
+    for one: there is no right default for a trained network)."""
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}")
+    l1 = REGULARIZATION["l1"].check(l1)
+    l2 = REGULARIZATION["l2"].check(l2)
     x = np.asarray(x)
     t = np.asarray(t)
     if x.ndim != 2 or x.shape[1] != arch.n_inputs:
@@ -153,27 +230,33 @@ def make_problem(arch: Architecture, x, t, *, loss: str, loss_param: float = 0.0
         raise ValueError(f"t must be ({len(x)}, {arch.n_outputs}), got {t.shape}")
     if len(x) == 0:
         raise ValueError("no samples to evaluate the loss on")
-    rows = _sample_rows(len(x), max_samples, seed)
     dtype = np.dtype(dtype)
+    bn = _bn_copy(arch, bn_run, dtype)
+    rows = _sample_rows(len(x), max_samples, seed)
     # Fancy indexing copies; ascontiguousarray + copy covers the slice case.
     xs = np.array(x[rows], dtype=dtype, order="C", copy=True)
     ts = np.array(t[rows], dtype=dtype, order="C", copy=True)
     xs.setflags(write=False)
     ts.setflags(write=False)
-    return SurfaceProblem(arch, xs, ts, loss, float(loss_param), dtype)
+    return SurfaceProblem(arch, xs, ts, loss, float(loss_param), dtype, float(l1), float(l2),
+                          bn, float(bn_eps))
 
 
 def problem_from_trainer(trainer, max_samples: int | None = DEFAULT_MAX_SAMPLES,
                          seed: int = 0, split: str = "train") -> SurfaceProblem:
     """The loss surface of ``trainer``'s training set (or ``split='val'``),
-    on at most ``max_samples`` rows. Reads the data once (it never changes
-    during training) and nothing else of the trainer afterwards."""
+    on at most ``max_samples`` rows, with the trainer's weight penalty and
+    its batch-norm running statistics as they are NOW (see
+    ``SurfaceProblem.with_trainer_state`` to refresh them later). Reads the
+    data once (it never changes during training) and nothing else of the
+    trainer afterwards."""
     data = trainer.train if split == "train" else trainer.val
     if data is None:
         raise ValueError(f"the trainer has no {split!r} split")
     return make_problem(trainer.arch, data.x, data.t, loss=trainer.loss_name,
                         loss_param=trainer.loss_param, dtype=trainer.dtype,
-                        max_samples=max_samples, seed=seed)
+                        max_samples=max_samples, seed=seed,
+                        **_trainer_state(trainer, trainer.arch, trainer.dtype))
 
 
 def _sample_rows(n: int, max_samples: int | None, seed: int) -> np.ndarray:
@@ -195,8 +278,8 @@ def random_directions(problem_or_arch, theta: np.ndarray, seed: int = 0):
 
     Each is drawn from N(0, 1) per parameter (d1 first, from
     ``numpy.random.default_rng(seed)``), then every row of every weight
-    matrix is rescaled to the norm of the same row of ``theta``; biases are
-    0. A row of ``theta`` that is all zeros gets a zero row. Returned in
+    matrix is rescaled to the norm of the same row of ``theta``; biases and
+    batch norm's gamma and beta are 0. A row of ``theta`` that is all zeros gets a zero row. Returned in
     ``theta``'s dtype."""
     arch = _arch_of(problem_or_arch)
     theta = np.asarray(theta)
@@ -208,13 +291,18 @@ def random_directions(problem_or_arch, theta: np.ndarray, seed: int = 0):
 
 def _filter_normalised(arch: Architecture, theta: np.ndarray, d: np.ndarray) -> np.ndarray:
     ref = theta.astype(np.float64)
-    for i in range(len(arch.layers)):
+    for i, s in enumerate(arch.layers):
         w_d = arch.weight(d, i)
         target = np.linalg.norm(arch.weight(ref, i), axis=1)
         norm = np.linalg.norm(w_d, axis=1)
         scale = np.divide(target, norm, out=np.zeros_like(norm), where=norm > 0)
         w_d *= scale[:, None]
+        # one number per unit: no filter to take a scale from (Li et al.'s
+        # ignore='biasbn'; see the module's notes)
         arch.bias(d, i)[...] = 0.0
+        if s.batchnorm:
+            arch.gamma(d, i)[...] = 0.0
+            arch.beta(d, i)[...] = 0.0
     return d.astype(theta.dtype)
 
 
@@ -476,86 +564,172 @@ def _dense_parallel(a, wt, b, z, iscratch, skip_zeros):
 
 
 @kernel
-def _point_loss(alpha, beta, zf, c, d1, d2, layout, acts, act_params, t, loss_kind,
-                loss_param, scratch, parts, offsets, woffs, boffs, chunk, blas, idx,
-                skip_zeros):
-    """Mean loss at centre + α d1 + β d2, from the first layer's three
-    products ``zf``. Every array it writes is a view of ``scratch``:
-    ``parts`` = where z, a, the later layers' weights, their biases, delta
-    and dL/da start; ``offsets``/``woffs``/``boffs`` = each layer's place in
-    those parts. The samples go through in chunks of ``chunk`` rows.
-    ``blas``: products through BLAS (weights kept (out, in)); never inside
-    prange. ``idx``, ``skip_zeros``: see _dense_t."""
-    n = t.shape[0]
+def _point_params(c, d1, d2, layout, alpha, beta, scratch, parts, woffs, boffs, blas):
+    """The parameters at centre + α d1 + β d2 that the point's forward pass
+    reads from ``scratch``: the weights and biases of layers 1..L-1 (layer
+    0's product comes from the three first-layer products) and every
+    batch-norm layer's gamma (at ``parts[8]`` + its first unit) and beta
+    (``parts[8]`` + U + its first unit). ``blas``: weights kept (out, in)
+    for BLAS, else transposed for the hand-written products."""
     L = layout.shape[0]
-    for l in range(1, L):
+    U = (parts[9] - parts[8]) // 2
+    for l in range(L):
         n_in = layout[l, 0]
         n_out = layout[l, 1]
-        w_flat = scratch[parts[2] + woffs[l]:parts[2] + woffs[l] + n_in * n_out]
-        if blas:
-            _point_vector(c, d1, d2, layout[l, 2], alpha, beta, w_flat)
-        else:
-            _point_weight_t(c, d1, d2, layout[l, 2], alpha, beta, w_flat.reshape((n_in, n_out)))
-        _point_vector(c, d1, d2, layout[l, 3], alpha, beta,
-                      scratch[parts[3] + boffs[l]:parts[3] + boffs[l] + n_out])
-    m0 = layout[0, 1]
+        if l > 0:
+            w_flat = scratch[parts[2] + woffs[l]:parts[2] + woffs[l] + n_in * n_out]
+            if blas:
+                _point_vector(c, d1, d2, layout[l, 2], alpha, beta, w_flat)
+            else:
+                _point_weight_t(c, d1, d2, layout[l, 2], alpha, beta,
+                                w_flat.reshape((n_in, n_out)))
+            _point_vector(c, d1, d2, layout[l, 3], alpha, beta,
+                          scratch[parts[3] + boffs[l]:parts[3] + boffs[l] + n_out])
+        bo = layout[l, L_BN]
+        if bo >= 0:
+            u = parts[8] + layout[l, L_BN_UNIT]
+            _point_vector(c, d1, d2, bo, alpha, beta, scratch[u:u + n_out])
+            _point_vector(c, d1, d2, bo + n_out, alpha, beta, scratch[u + U:u + U + n_out])
+
+
+@kernel
+def _point_penalty(c, d1, d2, layout, alpha, beta, l1, l2, tmp):
+    """l1·Σ|w| + l2·Σw² over every layer's weights at centre + α d1 + β d2,
+    as ``regularization.weight_penalty`` sums it (the same order, float64
+    sums). Each weight goes through ``tmp`` (one value of the network's
+    dtype) so it is the very number the parameter vector would hold."""
+    if l1 <= 0.0 and l2 <= 0.0:
+        return 0.0
+    s1 = 0.0
+    s2 = 0.0
+    for l in range(layout.shape[0]):
+        for k in range(layout[l, 2], layout[l, 3]):
+            tmp[0] = c[k] + alpha * d1[k] + beta * d2[k]
+            x = tmp[0]
+            s1 += abs(x)
+            s2 += x * x
+    return l1 * s1 + l2 * s2
+
+
+@kernel
+def _layer_tail(l, layout, acts, act_params, z, a, y, out, inp, gamma, beta_, run_mean,
+                run_inv):
+    """Layer l after its product ``z``, in evaluation mode, as the trainer's
+    forward pass: batch norm with the running statistics (a per-unit affine
+    map: y = gamma·((z − mean)·(1/sqrt(var + eps))) + beta, the same
+    operations as ``layers.batchnorm_forward``), the activation into ``a``,
+    no dropout, and the residual connection ``out = a + inp``. Returns
+    nothing: the layer's output is ``out`` with a residual connection,
+    else ``a``."""
+    rows, m = z.shape
+    if layout[l, L_BN] >= 0:
+        u = layout[l, L_BN_UNIT]
+        for i in range(rows):
+            for j in range(m):
+                y[i, j] = gamma[j] * ((z[i, j] - run_mean[u + j]) * run_inv[u + j]) + beta_[j]
+        activate(acts[l], act_params[l], y, a)
+    else:
+        activate(acts[l], act_params[l], z, a)
+    if layout[l, L_RES] != 0:
+        for i in range(rows):
+            for j in range(m):
+                out[i, j] = a[i, j] + inp[i, j]
+
+
+@kernel
+def _point_loss(alpha, beta, zf, c, d1, d2, layout, acts, act_params, x, t, loss_kind,
+                loss_param, run_mean, run_inv, l1, l2, scratch, parts, offsets, woffs, boffs,
+                chunk, blas, idx, skip_zeros):
+    """The loss at centre + α d1 + β d2 (see the module's notes: the data
+    loss in evaluation mode plus the weight penalty), from the first
+    layer's three products ``zf``. Every array it writes is a view of
+    ``scratch``: ``parts`` = where each piece starts -- z, a, the later
+    layers' weights, their biases, delta, dL/da, batch norm's y, the
+    residual layers' outputs, gamma then beta (ending at ``parts[9]``),
+    one value for the penalty; ``offsets``/``woffs``/``boffs`` = each
+    layer's place in those pieces. The samples go through in chunks
+    of ``chunk`` rows. ``run_mean``/``run_inv``: the running means and
+    1/sqrt(running variance + eps) of every batch-norm unit (empty without
+    batch norm). ``blas``: products through BLAS (weights kept (out, in));
+    never inside prange. ``idx``, ``skip_zeros``: see _dense_t."""
+    n = t.shape[0]
+    L = layout.shape[0]
+    U = (parts[9] - parts[8]) // 2
+    _point_params(c, d1, d2, layout, alpha, beta, scratch, parts, woffs, boffs, blas)
     m = layout[L - 1, 1]
     total = 0.0
     start = 0
     while start < n:
         rows = min(chunk, n - start)
-        z = scratch[parts[0] + offsets[0]:parts[0] + offsets[0] + rows * m0].reshape((rows, m0))
-        a = scratch[parts[1] + offsets[0]:parts[1] + offsets[0] + rows * m0].reshape((rows, m0))
-        _combine_first_layer(zf, start, alpha, beta, z)
-        activate(acts[0], act_params[0], z, a)
-        for l in range(1, L):
+        for l in range(L):
             n_in = layout[l, 0]
             n_out = layout[l, 1]
-            a_prev = a
-            z = scratch[parts[0] + offsets[l]:parts[0] + offsets[l] + rows * n_out].reshape(
-                (rows, n_out))
-            a = scratch[parts[1] + offsets[l]:parts[1] + offsets[l] + rows * n_out].reshape(
-                (rows, n_out))
+            o = offsets[l]
+            z = scratch[parts[0] + o:parts[0] + o + rows * n_out].reshape((rows, n_out))
+            a = scratch[parts[1] + o:parts[1] + o + rows * n_out].reshape((rows, n_out))
+            y = scratch[parts[6] + o:parts[6] + o + rows * n_out].reshape((rows, n_out))
+            out = scratch[parts[7] + o:parts[7] + o + rows * n_out].reshape((rows, n_out))
+            g0 = parts[8] + max(layout[l, L_BN_UNIT], 0)
+            gamma = scratch[g0:g0 + n_out]
+            beta_ = scratch[g0 + U:g0 + U + n_out]
+            if l == 0:
+                _combine_first_layer(zf, start, alpha, beta, z)
+                # (the inputs are read-only: a call of its own, not a
+                # variable shared with the scratch views below)
+                _layer_tail(0, layout, acts, act_params, z, a, y, out, x[start:start + rows],
+                            gamma, beta_, run_mean, run_inv)
+                continue
+            # the previous layer's output: its residual sum, else its activation
+            po = offsets[l - 1]
+            src = parts[7] if layout[l - 1, L_RES] != 0 else parts[1]
+            inp = scratch[src + po:src + po + rows * n_in].reshape((rows, n_in))
             w_flat = scratch[parts[2] + woffs[l]:parts[2] + woffs[l] + n_in * n_out]
             b = scratch[parts[3] + boffs[l]:parts[3] + boffs[l] + n_out]
             if blas:
-                matmul_nt(a_prev, w_flat.reshape((n_out, n_in)), z)
+                matmul_nt(inp, w_flat.reshape((n_out, n_in)), z)
                 for i in range(rows):
                     for j in range(n_out):
                         z[i, j] += b[j]
             else:
-                _dense_t(a_prev, w_flat.reshape((n_in, n_out)), b, z, idx, skip_zeros)
-            activate(acts[l], act_params[l], z, a)
+                _dense_t(inp, w_flat.reshape((n_in, n_out)), b, z, idx, skip_zeros)
+            _layer_tail(l, layout, acts, act_params, z, a, y, out, inp, gamma, beta_,
+                        run_mean, run_inv)
+        o = offsets[L - 1]
+        z = scratch[parts[0] + o:parts[0] + o + rows * m].reshape((rows, m))
+        a = scratch[parts[1] + o:parts[1] + o + rows * m].reshape((rows, m))
         delta = scratch[parts[4]:parts[4] + rows * m].reshape((rows, m))
         dl_da = scratch[parts[5]:parts[5] + rows * m].reshape((rows, m))
-        # The training loss kernel itself: the surface is exactly the loss
-        # that is minimised (its gradient outputs are not needed here). It
-        # returns a float64 mean; the chunks are summed in float64 too.
+        # The training loss kernel itself, on what the trainer's evaluation
+        # hands it (the output layer's product z and activation a): the
+        # surface is exactly the loss that is minimised (its gradient
+        # outputs are not needed here). It returns a float64 mean; the
+        # chunks are summed in float64 too.
         loss = loss_and_delta(loss_kind, loss_param, acts[L - 1], act_params[L - 1], z, a,
                               t[start:start + rows], delta, dl_da)
         total += loss * rows
         start += rows
-    return total / n
+    return total / n + _point_penalty(c, d1, d2, layout, alpha, beta, l1, l2,
+                                      scratch[parts[9]:parts[9] + 1])
 
 
 @kernel
-def _grid_serial(zf, c, d1, d2, layout, acts, act_params, t, loss_kind, loss_param,
-                 alphas, betas, scratch, parts, offsets, woffs, boffs, chunk, iscratch,
-                 skip_zeros, out, blas):
+def _grid_serial(zf, c, d1, d2, layout, acts, act_params, x, t, loss_kind, loss_param,
+                 run_mean, run_inv, l1, l2, alphas, betas, scratch, parts, offsets, woffs,
+                 boffs, chunk, iscratch, skip_zeros, out, blas):
     """Every grid point in the calling thread; ``blas``: products through
     BLAS, else the hand-written ones."""
     for j in range(betas.shape[0]):
         for i in range(alphas.shape[0]):
             out[j, i] = _point_loss(alphas[i], betas[j], zf, c, d1, d2, layout, acts,
-                                    act_params, t, loss_kind, loss_param, scratch[0], parts,
-                                    offsets, woffs, boffs, chunk, blas, iscratch[0],
-                                    skip_zeros)
+                                    act_params, x, t, loss_kind, loss_param, run_mean, run_inv,
+                                    l1, l2, scratch[0], parts, offsets, woffs, boffs, chunk,
+                                    blas, iscratch[0], skip_zeros)
 
 
 @kernel_parallel
-def _grid_parallel(zf, c, d1, d2, layout, acts, act_params, t, loss_kind, loss_param,
-                   alphas, betas, scratch, parts, offsets, woffs, boffs, chunk, iscratch,
-                   skip_zeros, out):
+def _grid_parallel(zf, c, d1, d2, layout, acts, act_params, x, t, loss_kind, loss_param,
+                   run_mean, run_inv, l1, l2, alphas, betas, scratch, parts, offsets, woffs,
+                   boffs, chunk, iscratch, skip_zeros, out):
     """The grid points shared out in contiguous blocks, one block (and one
     row of ``scratch``) per thread; hand-written products only."""
     na = alphas.shape[0]
@@ -568,9 +742,9 @@ def _grid_parallel(zf, c, d1, d2, layout, acts, act_params, t, loss_kind, loss_p
             j = p // na
             i = p - j * na
             out[j, i] = _point_loss(alphas[i], betas[j], zf, c, d1, d2, layout, acts,
-                                    act_params, t, loss_kind, loss_param, scratch[blk], parts,
-                                    offsets, woffs, boffs, chunk, False, iscratch[blk],
-                                    skip_zeros)
+                                    act_params, x, t, loss_kind, loss_param, run_mean, run_inv,
+                                    l1, l2, scratch[blk], parts, offsets, woffs, boffs, chunk,
+                                    False, iscratch[blk], skip_zeros)
 
 
 # ------------------------------------------------------------------- grids
@@ -589,8 +763,10 @@ SMALL_GRID_WORK = 1 << 21
 
 def loss_grid(problem: SurfaceProblem, center, d1, d2, alphas, betas, *,
               strategy: str = "auto", threads: int | None = None) -> np.ndarray:
-    """Mean loss at ``center + α d1 + β d2`` for every α in ``alphas`` and β
-    in ``betas``: a float64 array (len(betas), len(alphas)) with
+    """The loss (see the module's notes: the mean data loss in evaluation
+    mode, plus the weight penalty when the problem has one) at ``center +
+    α d1 + β d2`` for every α in ``alphas`` and β in ``betas``: a float64
+    array (len(betas), len(alphas)) with
     ``out[j, i] = L(center + alphas[i] d1 + betas[j] d2)`` -- rows follow β
     ascending (row 0 = bottom of a plot), columns follow α.
 
@@ -624,11 +800,12 @@ def loss_grid(problem: SurfaceProblem, center, d1, d2, alphas, betas, *,
     scratch, plan = _scratch(arch, chunk, problem.dtype, n_blocks)
     iscratch = _padded_rows(n_blocks, max(s.n_in for s in arch.layers), np.int64)
     skip_zeros = _weights_stay_finite(c, u, v, alphas, betas)
+    run_mean, run_inv = _running_stats(problem)
     with _SLICE_LOCK, _numba_threads(n_blocks if strategy == "parallel" else None):
         zf = _first_layer_products(problem, c, u, v, strategy, iscratch, skip_zeros)
-        args = (zf, c, u, v, arch.layout, arch.act_ids, arch.act_params, problem.t,
-                problem.loss_kind, problem.loss_param, alphas, betas, scratch, *plan, chunk,
-                iscratch, skip_zeros, out)
+        args = (zf, c, u, v, arch.layout, arch.act_ids, arch.act_params, problem.x, problem.t,
+                problem.loss_kind, problem.loss_param, run_mean, run_inv, problem.l1,
+                problem.l2, alphas, betas, scratch, *plan, chunk, iscratch, skip_zeros, out)
         if strategy == "parallel":
             _grid_parallel(*args)
         else:
@@ -658,9 +835,10 @@ def _auto_strategy(arch: Architecture, n: int, n_points: int) -> str:
 
 def loss_line(problem: SurfaceProblem, theta0, theta1, ts, *, strategy: str = "auto",
               threads: int | None = None):
-    """Mean loss at ``theta0 + t (theta1 − theta0)`` for each t in ``ts``
-    (t = 0: theta0, t = 1: theta1; any real t, so the line may run past
-    both ends). A float64 array of len(ts)."""
+    """The loss (as ``loss_grid``'s) at ``theta0 + t (theta1 − theta0)`` for
+    each t in ``ts`` (t = 0: theta0, t = 1: theta1; any real t, so the line
+    may run past both ends), batch norm's running statistics held at the
+    problem's all along. A float64 array of len(ts)."""
     arch = problem.arch
     a = _private_copy(arch, theta0, "theta0", np.float64)
     b = _private_copy(arch, theta1, "theta1", np.float64)
@@ -708,12 +886,25 @@ def _first_layer_products(problem: SurfaceProblem, c, u, v, strategy, iscratch,
     return zf
 
 
+def _running_stats(problem: SurfaceProblem):
+    """(running means in the network's dtype, 1/sqrt(running variance +
+    eps) in float64) of every batch-norm unit, as ``batchnorm_forward``
+    computes them in evaluation mode (empty without batch norm)."""
+    U = problem.arch.n_bn_units
+    run = problem.bn_run if problem.bn_run is not None else np.zeros(0, problem.dtype)
+    mean = np.ascontiguousarray(run[:U], dtype=problem.dtype)
+    with np.errstate(all="ignore"):    # a diverged network's statistics: NaN, like training
+        inv = 1.0 / np.sqrt(run[U:].astype(np.float64) + problem.bn_eps)
+    return mean, np.ascontiguousarray(inv)
+
+
 def _scratch(arch: Architecture, chunk: int, dtype, n_blocks: int):
-    """One row of scratch memory per thread -- z and a of every layer for a
-    chunk of samples, the later layers' weights and biases at one grid
-    point, delta and dL/da of the output -- and the plan of where each
-    piece starts (see _point_loss). Filled, not calloc'd, memory (see
-    core/arrays.py)."""
+    """One row of scratch memory per thread -- z, a, batch norm's y and the
+    residual layers' outputs of every layer for a chunk of samples, the
+    later layers' weights and biases and every gamma and beta at one grid
+    point, delta and dL/da of the output, one value for the penalty -- and
+    the plan of where each piece starts (see _point_loss). Filled, not
+    calloc'd, memory (see core/arrays.py)."""
     widths = [s.n_out for s in arch.layers]
     offsets = np.array([chunk * sum(widths[:i]) for i in range(len(widths))], np.int64)
     weights = [0] + [s.n_out * s.n_in for s in arch.layers[1:]]
@@ -721,7 +912,11 @@ def _scratch(arch: Architecture, chunk: int, dtype, n_blocks: int):
     boffs = np.cumsum([0] + widths[:-1]).astype(np.int64)
     per_layer = chunk * sum(widths)
     out = chunk * arch.n_outputs
-    sizes = [per_layer, per_layer, sum(weights), sum(widths), out, out]
+    # y and the residual outputs use the same per-layer offsets as z and a
+    # (views of every layer are taken; only the layers that have batch norm
+    # or a residual connection write theirs, so the rest is never touched)
+    sizes = [per_layer, per_layer, sum(weights), sum(widths), out, out, per_layer, per_layer,
+             2 * arch.n_bn_units, 1]
     parts = np.cumsum([0] + sizes[:-1]).astype(np.int64)
     scratch = _padded_rows(n_blocks, sum(sizes), dtype)
     return scratch, (parts, offsets, woffs, boffs)
@@ -874,7 +1069,7 @@ class SurfaceSlice:
     kind: str                  # "random" | "pca"
     alphas: np.ndarray         # (na,) along d1, left to right
     betas: np.ndarray          # (nb,) along d2, bottom to top
-    losses: np.ndarray         # (nb, na) float64 mean losses
+    losses: np.ndarray         # (nb, na) float64 losses (see loss_grid)
     center: np.ndarray         # (P,) the parameters at α = β = 0
     d1: np.ndarray             # (P,)
     d2: np.ndarray             # (P,)

@@ -2,7 +2,8 @@
 
 ``diagnoses`` and ``no_diagnoses`` check the findings of the training
 diagnostics (``analysis.diagnostics``): each name listed must have been
-raised; with ``no_diagnoses = true`` none may be."""
+raised; with ``no_diagnoses = true`` none may be. ``stopped_early`` checks
+whether early stopping ended the run."""
 
 from dataclasses import dataclass
 import math
@@ -31,12 +32,20 @@ MSG = {
     "found_none": "no finding was raised",
     "found_some": "raised: {names}",
     "not_diagnosed": "{name}: the run was made without diagnostics",
+    "stopped_early_ok": "stopped_early: ok (stopped at epoch {epoch})",
+    "not_stopped_ok": "stopped_early: ok (trained every epoch)",
+    "expected_stop": ("stopped_early = true: early stopping did not end the run ({wait} "
+                      "epoch(s) without improvement of {monitor} at the end, patience {patience})"),
+    "expected_stop_off": "stopped_early = true: early stopping is off in this run",
+    "expected_stop_div": "stopped_early = true: the run diverged before early stopping ended it",
+    "unexpected_stop": "stopped_early = false: early stopping ended the run at epoch {epoch} "
+                       "(best epoch {best})",
 }
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    name: str          # the [expect] key, or "diverges"
+    name: str          # the [expect] key (or "diverges")
     ok: bool
     limit: object      # the value the scenario asked for
     found: object      # the value the run reached (nan when not measured)
@@ -54,7 +63,7 @@ def fmt_value(x) -> str:
 
 
 def check_expect(expect, metrics: dict, diverged: bool,
-                 findings: list[str] | None = None) -> list[CheckResult]:
+                 findings: list[str] | None = None, early_stop=None) -> list[CheckResult]:
     """One result per check the scenario declares (none: empty list).
 
     ``metrics``: loss, accuracy, val_loss, val_accuracy, test_loss,
@@ -63,7 +72,10 @@ def check_expect(expect, metrics: dict, diverged: bool,
     never silently "fine" with NaN weights.
 
     ``findings``: the names of the findings the run raised (None: the run
-    was not diagnosed, and diagnosis checks fail saying so)."""
+    was not diagnosed, and diagnosis checks fail saying so).
+
+    ``early_stop``: the run's ``trainer.EarlyStop`` (None: early stopping
+    was off), for ``stopped_early``."""
     out = []
     if expect.diverges is True:
         out.append(CheckResult("diverges", diverged, True, diverged,
@@ -94,7 +106,30 @@ def check_expect(expect, metrics: dict, diverged: bool,
             msg = MSG["found"].format(name=name, metric=metric, req=req_s, found=fmt_value(found))
         out.append(CheckResult(name, bool(ok), limit, found, msg))
     out.extend(check_findings(expect, findings))
+    out.extend(check_stopped_early(expect, early_stop, diverged))
     return out
+
+
+def check_stopped_early(expect, early_stop, diverged: bool = False) -> list[CheckResult]:
+    """The ``stopped_early`` check (none when not asked). ``early_stop``:
+    ``trainer.EarlyStop`` or None (off: it never stops early)."""
+    want = getattr(expect, "stopped_early", None)
+    if want is None:
+        return []
+    es = early_stop
+    stopped = es is not None and es.stopped_epoch > 0
+    if stopped == want:
+        msg = (MSG["stopped_early_ok"].format(epoch=es.stopped_epoch) if stopped
+               else MSG["not_stopped_ok"])
+    elif not want:
+        msg = MSG["unexpected_stop"].format(epoch=es.stopped_epoch, best=es.best_epoch)
+    elif diverged:
+        msg = MSG["expected_stop_div"]
+    elif es is None:
+        msg = MSG["expected_stop_off"]
+    else:
+        msg = MSG["expected_stop"].format(wait=es.wait, monitor=es.monitor, patience=es.patience)
+    return [CheckResult("stopped_early", stopped == want, want, stopped, msg)]
 
 
 def _found_text(names) -> str:

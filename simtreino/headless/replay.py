@@ -21,19 +21,21 @@ import numpy as np
 import simtreino
 from simtreino.scenario import ScenarioError, find_scenario, load_scenario, scenario_from_dict
 from simtreino.analysis.diagnostics import Diagnostician
-from simtreino.scenario.build import build_trainer
+from simtreino.scenario.build import build_dataset, build_trainer
 
 from .compare import DEFAULT_ATOL, DEFAULT_RTOL, close
 from .errors import InputError, TraceError
 from .expect import fmt_value
 from .race_run import compare_race_trace, run_race
 from .runner import run, run_diagnosed
-from .trace import RECORD_KEYS, Trace, none_to_nan, read_trace
+from .trace import OPTIONAL_RECORD_KEYS, RECORD_KEYS, Trace, none_to_nan, read_trace
 
 MSG = {
     "empty_dir": "no *.toml or *.jsonl files in this folder",
     "mismatch": "step {step}: {key} recorded {a}, replay {b}",
     "diverged_early": "step {step}: the replay diverged ({why}) but the trace goes on to step {target}",
+    "stopped_early": ("step {step}: early stopping ended the replay at epoch {epoch} but the "
+                      "trace goes on to step {target}"),
     "backwards": "step {step} comes after step {prev}: steps must not go backwards",
     "bad_event": "event at step {step}: cannot set {key} = {value} ({why})",
     "end_status": "end: recorded {a} at step {step}, replay {b} at step {rstep}",
@@ -42,6 +44,7 @@ MSG = {
     "interrupted": "the run was interrupted at step {step}; compared up to there",
     "pass_trace": "{n} record(s) to step {step}, {e} event(s)",
     "diverged": "diverged at step {step}",
+    "stopped": "stopped early at epoch {epoch}",
     "version": "recorded by simtreino {theirs}, replayed by {ours}",
     "finding_missing": "finding {name}: recorded at step {step}, the replay did not raise it",
     "finding_extra": "finding {name}: raised by the replay at step {step}, not in the trace",
@@ -147,6 +150,9 @@ def compare_trace(trace: Trace, rtol: float = DEFAULT_RTOL, atol: float = DEFAUL
         prev = target
         if tr.step < target:
             run_diagnosed(tr, target - tr.step, None, diag)
+        if tr.step < target and tr.stopped_early:
+            return False, MSG["stopped_early"].format(step=tr.step, epoch=tr.epoch,
+                                                      target=target), notes
         if tr.step < target:
             why = tr.snapshot().divergence or "stopped"
             return False, MSG["diverged_early"].format(step=tr.step, why=why, target=target), notes
@@ -164,7 +170,7 @@ def compare_trace(trace: Trace, rtol: float = DEFAULT_RTOL, atol: float = DEFAUL
             if line[key] != getattr(snap, key):
                 return False, MSG["mismatch"].format(step=target, key=key, a=line[key],
                                                      b=getattr(snap, key)), notes
-        for key in RECORD_KEYS:
+        for key in RECORD_KEYS + tuple(k for k in OPTIONAL_RECORD_KEYS if k in line):
             a, b = none_to_nan(line[key]), float(getattr(snap, key))
             if not close(a, b, rtol, atol):
                 return False, MSG["mismatch"].format(step=target, key=key, a=_show(a),
@@ -175,11 +181,13 @@ def compare_trace(trace: Trace, rtol: float = DEFAULT_RTOL, atol: float = DEFAUL
     elif end["status"] == "interrupted":
         notes.append(MSG["interrupted"].format(step=end["step"]))
     else:
-        if tr.step < end["step"] and not tr.diverged:
+        if tr.step < end["step"] and not tr.halted:
             run_diagnosed(tr, end["step"] - tr.step, None, diag)
         status = "diverged" if tr.diverged else "finished"
-        if status != end["status"] or tr.step != end["step"] or tr.epoch != end["epoch"]:
-            return False, MSG["end_status"].format(a=end["status"], step=end["step"], b=status,
+        recorded = end["status"] + (" (stopped early)" if end.get("stopped_early") else "")
+        replayed = status + (" (stopped early)" if tr.stopped_early else "")
+        if recorded != replayed or tr.step != end["step"] or tr.epoch != end["epoch"]:
+            return False, MSG["end_status"].format(a=recorded, step=end["step"], b=replayed,
                                                    rstep=tr.step), notes
     if diag is not None:
         if end is not None and tr.step > diag.last_step:
@@ -233,21 +241,23 @@ def replay_item(item: Item, rtol: float = DEFAULT_RTOL,
     return ItemResult(item.name, item.kind, ok, msg, time.perf_counter() - t0, error, notes)
 
 
-def _run_scenario(scenario):
+def _run_scenario(scenario, dataset=None):
     if scenario.kind == "race":
         r = run_race(scenario)
         if r.failures:
             return False, "; ".join(c.message for c in r.failures), []
         return True, f"{r.steps} steps, {len(r.checks)} checks", []
     if scenario.runs:
-        # every run of the comparison must meet its checks
+        # every run of the comparison must meet its checks; the data is
+        # built (and checked against every run's batch size) once
+        dataset = build_dataset(scenario)
         messages, ok = [], True
         for label, variant in scenario.variants():
-            r_ok, msg, _ = _run_scenario(variant)
+            r_ok, msg, _ = _run_scenario(variant, dataset)
             ok = ok and r_ok
             messages.append(f"{label}: {msg}")
         return ok, "; ".join(messages), []
-    result = run(scenario)
+    result = run(scenario, dataset=dataset)
     if result.failures:
         return False, "; ".join(c.message for c in result.failures), []
     m = result.metrics
@@ -256,4 +266,6 @@ def _run_scenario(scenario):
              if m.get(k) is not None and not (k.endswith("accuracy") and math.isnan(m[k]))]
     if result.status == "diverged":
         parts = [MSG["diverged"].format(step=result.snapshot.step)]
+    elif result.stopped_early:
+        parts.append(MSG["stopped"].format(epoch=result.snapshot.epoch))
     return True, ", ".join(parts), []

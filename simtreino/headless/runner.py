@@ -29,7 +29,7 @@ from simtreino.analysis.diagnostics import Diagnostician
 from simtreino.scenario.build import build_dataset, build_trainer, split_arrays
 
 from .expect import CheckResult, check_expect
-from .params import load_params, save_params
+from .params import load_state, save_params
 from .progress import CompileNotice, Progress
 from .trace import TraceWriter
 
@@ -64,7 +64,8 @@ class Verdict:
 
 @dataclass
 class RunResult(Verdict):
-    """The end of one run. ``status``: finished | diverged | interrupted."""
+    """The end of one run. ``status``: finished | diverged | interrupted (a
+    run that early stopping ended is finished: ``stopped_early`` says so)."""
     scenario: object
     trainer: object
     snapshot: object
@@ -80,6 +81,16 @@ class RunResult(Verdict):
     @property
     def steps_per_second(self) -> float:
         return steps_per_second(self.steps, self.seconds, self.first_step_seconds)
+
+    @property
+    def early_stop(self):
+        """Where early stopping stands (``trainer.EarlyStop``), None when it is off."""
+        return getattr(self.snapshot, "early_stop", None)
+
+    @property
+    def stopped_early(self) -> bool:
+        """Early stopping ended the run before its last epoch."""
+        return bool(getattr(self.snapshot, "stopped_early", False))
 
 
 def steps_per_second(steps: int, seconds: float, first_step_seconds: float) -> float:
@@ -121,7 +132,11 @@ class Runner:
         self.init_theta = None
         if init_params is not None:
             if isinstance(init_params, (str, os.PathLike)):
-                theta = load_params(init_params, tr.arch, tr.dtype)
+                state = load_state(init_params, tr.arch, tr.dtype)
+                theta = state.theta
+                if state.bn_run is not None and len(state.bn_run):
+                    tr.bn_run[...] = state.bn_run
+                    tr.best_run[...] = state.bn_run
             else:
                 theta = np.asarray(init_params, dtype=tr.dtype)
             tr.set_params(theta)
@@ -131,6 +146,7 @@ class Runner:
         self.record_every = _positive_int("record_every", k) if k is not None else tr.steps_per_epoch
         self._next_record = self._after(tr.step)
         self._last_recorded = None
+        self._with_penalty = False    # records carry the penalty once one has been on
         self._events_written = len(tr.events)
         self.steps = 0
         self.seconds = 0.0
@@ -177,7 +193,7 @@ class Runner:
             self._record()
             self._write_events()
             status = "diverged" if tr.diverged else "finished"
-            w.end(status, tr.step, tr.epoch)
+            w.end(status, tr.step, tr.epoch, stopped_early=tr.stopped_early)
         finally:
             w.close()
         self.writer = None
@@ -210,7 +226,7 @@ class Runner:
     @property
     def done(self) -> bool:
         tr = self.trainer
-        return self.status is not None or tr.diverged or tr.epoch >= self.target_epoch
+        return self.status is not None or tr.halted or tr.epoch >= self.target_epoch
 
     def advance(self, max_steps: int, stop_epoch: int | None = None) -> int:
         """Run up to ``max_steps`` steps, never past the next record step,
@@ -219,6 +235,7 @@ class Runner:
             return 0
         tr = self.trainer
         self._write_events()
+        self._with_penalty = self._with_penalty or tr.penalty_on
         n = max(1, int(max_steps))
         if self.writer is not None:   # without a trace there is nothing to stop for
             n = max(1, min(n, self._next_record - tr.step))
@@ -279,7 +296,8 @@ class Runner:
     def _record(self) -> None:
         if self.writer is not None and self._last_recorded != self.trainer.step:
             self._write_events()
-            self.writer.record(self.trainer.snapshot())
+            self._with_penalty = self._with_penalty or self.trainer.penalty_on
+            self.writer.record(self.trainer.snapshot(), penalty=self._with_penalty)
         self._last_recorded = self.trainer.step
 
     def run(self, **kwargs) -> "RunResult":
@@ -304,7 +322,7 @@ class Runner:
                 self._record()
                 self._write_events()
                 self._write_findings()
-                self.writer.end(self.status, tr.step, tr.epoch)
+                self.writer.end(self.status, tr.step, tr.epoch, stopped_early=tr.stopped_early)
             finally:
                 self.writer.close()
         metrics = self._metrics(snap)
@@ -313,7 +331,8 @@ class Runner:
         if self.status != "interrupted":
             checks = check_expect(self.scenario.expect, metrics, self.status == "diverged",
                                   findings=[f.name for f in findings]
-                                  if self.diagnostician is not None else None)
+                                  if self.diagnostician is not None else None,
+                                  early_stop=snap.early_stop)
         return RunResult(self.scenario, tr, snap, self.status, metrics, checks, self.steps,
                          self.seconds, self.writer.path if self.writer else None,
                          self.first_step_seconds, findings)
@@ -321,6 +340,9 @@ class Runner:
     def _metrics(self, snap) -> dict:
         tr = self.trainer
         m = {"loss": snap.loss, "accuracy": snap.accuracy}
+        if tr.penalty_on or self._with_penalty:
+            # the training loss includes the weight penalty: say how much of it
+            m["penalty"] = snap.penalty
         test = split_arrays(self.scenario, self.dataset, tr.arch.n_outputs, "test")
         # Evaluate the final parameters only when they mean something: after
         # divergence they are NaN, after Ctrl+C the person wants out now.
@@ -339,13 +361,14 @@ def run_diagnosed(trainer, n: int, stop_epoch: int | None, diagnostician, on_fin
                   timer=None) -> int:
     """``trainer.run_steps(n, stop_epoch)``, stopping at every check step of
     ``diagnostician`` (None: no diagnostics) to let it observe; also after a
-    divergence. The run and its replay both step through here, so their
+    divergence. Early stopping ends it like a divergence (the runner
+    observes the end of the run). The run and its replay both step through here, so their
     findings fall on the same steps. Returns the steps done."""
     if diagnostician is None:
         return trainer.run_steps(n, stop_epoch=stop_epoch)
     d = diagnostician
     done = 0
-    while done < n and not trainer.diverged:
+    while done < n and not trainer.halted:
         due = d.next_check(d.last_step)
         if due <= trainer.step:   # steps taken elsewhere went past it: the next one
             due = d.next_check(trainer.step)
@@ -390,7 +413,7 @@ class _InterruptGuard:
 def run(scenario, *, epochs=None, seed=None, init_params=None, record=None, record_every=None,
         save_params_to=None, on_chunk=None, progress_stream=None, notice_stream=None,
         handle_sigint: bool = False, dataset=None, runner: Runner | None = None) -> RunResult:
-    """Run ``scenario`` to its last epoch (or divergence, or Ctrl+C).
+    """Run ``scenario`` to its last epoch (or divergence, early stopping, or Ctrl+C).
 
     ``on_chunk(runner)`` is called between chunks (it may change settings
     with ``runner.trainer.set_hyper``; the change is recorded). Streams:

@@ -51,6 +51,7 @@ class LiveView:
     """Everything the dashboard draws, as of one moment."""
     version: int
     state: str                     # compiling | paused | training | finished | diverged
+                                   # | stopped (early stopping ended the run)
     scenario: object
     snapshot: object               # core Snapshot, with histograms
     target_epochs: int
@@ -87,6 +88,12 @@ class LiveView:
     runs: tuple = ()                   # (label, epoch history) of every run compared ([[runs]])
     findings: tuple = ()               # analysis.diagnostics.Finding of the run shown, as raised
     run_index: int = 0                 # the run the other panels show
+    # the training craft in force (live-editable through set_hyper): l1, l2,
+    # clip_grad_norm, clip_grad_value, dropout (a tuple, one p per layer) and
+    # early_stopping ({monitor, patience, min_delta, restore_best}, or None);
+    # where early stopping stands is snapshot.early_stop, the penalty
+    # snapshot.penalty, the clipping snapshot.grad_norm / clip_coef
+    craft: dict = field(default_factory=dict)
 
 
 class LiveSession:
@@ -230,7 +237,7 @@ class LiveSession:
         chunk = max(1, epochs * tr.steps_per_epoch // 200)
         if surface:
             self._watch_surface(True)
-        while tr.epoch < target and not tr.diverged:
+        while tr.epoch < target and not tr.halted:
             self._run(chunk, stop_epoch=target)
             if self._surface is not None:
                 self._surface.after_steps(tr)
@@ -289,6 +296,8 @@ class LiveSession:
         if self._surface is not None:
             self._surface.reset(self.trainer)
         self._digits_step = None
+        if not self.playing:
+            self.state = self._rest_state()   # the run shown may have ended differently
         self._note("run_selected", label=self._variants[self._sel][0])
 
     def _keep_up(self) -> None:
@@ -298,10 +307,10 @@ class LiveSession:
         progress = main.step / max(1, main.steps_per_epoch)
         for r in self._runners:
             tr = r.trainer
-            if r is self._runner or tr.diverged:
+            if r is self._runner or tr.halted:
                 continue
             target = int(round(progress * tr.steps_per_epoch))
-            while tr.step < target and not tr.diverged:
+            while tr.step < target and not tr.halted:
                 r.advance(target - tr.step)
 
     def _watch_surface(self, on: bool):
@@ -326,7 +335,7 @@ class LiveSession:
         self._set_playing(not self.playing)
 
     def _set_playing(self, on: bool):
-        if on and self.trainer.diverged:
+        if on and self.trainer.halted:
             return
         if not on:
             self._breakpoint = None     # pausing cancels a run to a breakpoint
@@ -336,6 +345,8 @@ class LiveSession:
     def _rest_state(self) -> str:
         if self.trainer.diverged:
             return "diverged"
+        if self.trainer.stopped_early:
+            return "stopped"
         if self.trainer.epoch >= self.target_epochs:
             return "finished"
         return "paused"
@@ -349,7 +360,7 @@ class LiveSession:
         self._set_playing(False)
         tr = self.trainer
         target = tr.epoch + 1
-        while tr.epoch < target and not tr.diverged and not self._stop.is_set():
+        while tr.epoch < target and not tr.halted and not self._stop.is_set():
             self._run(max(1, tr.steps_per_epoch), stop_epoch=target)
             self._publish(force=False)
         self.state = self._rest_state()
@@ -375,6 +386,11 @@ class LiveSession:
         # the optimizer first: its other settings belong to the new kind
         items = sorted(changes.items(), key=lambda kv: kv[0] != "optimizer")
         for key, value in items:
+            if key == "batch_size":
+                why = self._lone_sample_batch(value)
+                if why:
+                    self._note("setting_refused", key=key, why=why)
+                    return
             try:
                 tr.set_hyper(key, value)
             except (KeyError, ValueError) as e:
@@ -382,8 +398,21 @@ class LiveSession:
                 return
         self._note("settings_applied", keys=", ".join(k for k, _ in items))
 
+    def _lone_sample_batch(self, value) -> str | None:
+        """Why batch normalisation refuses batches of ``value``, or None."""
+        from simtreino.scenario.build import lone_sample_batch
+        from simtreino.scenario.load import first_batchnorm
+        bn = first_batchnorm(self.run_scenario.model)
+        if bn is None or isinstance(value, bool) or not (value == "full" or isinstance(value, int)):
+            return None    # the trainer judges the value itself
+        problem = lone_sample_batch(len(self.trainer.train), None if value == "full" else value)
+        if problem is None:
+            return None
+        return (f"batch normalisation (model.layers[{bn}].batchnorm) needs at least 2 "
+                f"samples in every batch, {problem}")
+
     def _start_break(self, kind, value):
-        if self.trainer.diverged:
+        if self.trainer.halted:
             return
         self._breakpoint = (kind, value)
         self._dead_at_start = set(self.trainer.dead_units()) if kind == "dead_relu" else set()
@@ -399,11 +428,13 @@ class LiveSession:
             self._runner.advance(1)
             step = tr.step
             detail = ""
-            if kind == "nan":
+            if kind == "nan" and not tr.stopped_early:
                 hit = tr.diverged
-            elif tr.diverged:           # diverged before the condition: say so
+            elif tr.halted:           # diverged or stopped early before the condition
                 self._breakpoint = None
                 self._set_playing(False)
+                if tr.stopped_early:
+                    self._note_stopped()
                 return
             else:
                 loss = float(tr.snapshot().last_loss)
@@ -432,7 +463,7 @@ class LiveSession:
     def _inspect(self):
         from .explain import explain_trainer
         self._set_playing(False)
-        if self.trainer.diverged:
+        if self.trainer.halted:
             return
         before = self.trainer.step
         self._inspection = explain_trainer(self.trainer, name=self.run_scenario.name)
@@ -443,7 +474,7 @@ class LiveSession:
 
     def _gradcheck(self, max_params: int):
         from simtreino.analysis.gradcheck import gradient_check
-        if self.trainer.diverged:
+        if self.trainer.halted:
             return
         self._gradcheck_result = gradient_check(self.trainer, max_params=max_params)
         self._gradcheck_id += 1
@@ -469,8 +500,9 @@ class LiveSession:
             except OSError as e:
                 self._note("save_failed", path=str(path), why=e.strerror or str(e))
 
-    def _note(self, key: str, **args):
-        self._message, self._message_args = key, args
+    def _note(self, message: str, /, **args):
+        # positional-only: a note's own arguments may be called "key"
+        self._message, self._message_args = message, args
 
     def _compiling(self, fn):
         """Run ``fn`` (which compiles kernels) under the "compiling" state."""
@@ -497,7 +529,23 @@ class LiveSession:
         if tr.diverged:
             self.playing = False
             self.state = "diverged"
+        elif tr.stopped_early:
+            self.playing = False
+            self.state = "stopped"
+            if done:
+                self._note_stopped()
         return done
+
+    def _note_stopped(self):
+        """The message for the end early stopping gave the run."""
+        es = self.trainer.early_stop_state()
+        if es is None:
+            return
+        args = {"monitor": es.monitor, "wait": es.wait, "epoch": es.stopped_epoch,
+                "best_epoch": es.best_epoch, "best": f"{es.best:.4g}"}
+        key = ("stopped_early" if es.restored else "stopped_early_kept" if es.best_epoch
+               else "stopped_early_none")
+        self._note(key, **args)
 
     def _log_layers(self):
         tr = self.trainer
@@ -638,13 +686,26 @@ class LiveSession:
             if len(self._runners) > 1 else (),
             run_index=self._sel,
             findings=tuple(self._runner.diagnostician.findings)
-            if self._runner.diagnostician is not None else ())
+            if self._runner.diagnostician is not None else (),
+            craft=craft_of(tr))
 
     def _sample_values(self) -> tuple:
         tr, x = self.trainer, self.dataset.x_train
         if len(x) == 0 or max([tr.arch.n_inputs] + [s.n_out for s in tr.arch.layers]) > 12:
             return ()
         return tuple(tr.activations(x[self.sample_index % len(x)]))
+
+
+def craft_of(trainer) -> dict:
+    """The training craft a trainer has in force (``LiveView.craft``)."""
+    from simtreino.core.regularization import R_CLIP_NORM, R_CLIP_VALUE, R_L1, R_L2
+    reg = trainer.reg
+    es = trainer.early_stopping
+    return {"l1": float(reg[R_L1]), "l2": float(reg[R_L2]),
+            "clip_grad_norm": float(reg[R_CLIP_NORM]),
+            "clip_grad_value": float(reg[R_CLIP_VALUE]),
+            "dropout": tuple(float(p) for p in trainer.drop_p),
+            "early_stopping": dict(es) if es else None}
 
 
 def boundary_field(trainer, ds) -> Field | None:

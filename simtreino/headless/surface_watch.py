@@ -81,7 +81,7 @@ class SurfaceWatcher:
         self._project_new(step, theta)
         st = self.latest
         if force or st is None or self._due(theta, st):
-            self._request(step, theta.copy())
+            self._request(step, theta.copy(), self._state_of(trainer))
 
     def _due(self, theta, st) -> bool:
         if self._since >= NEW_POINTS and st.slice.kind == "pca":
@@ -111,9 +111,15 @@ class SurfaceWatcher:
                                   path_steps=np.concatenate([s.path_steps,
                                                              extra[:, 0].astype(np.int64)]))
 
-    def _request(self, step, theta) -> None:
+    def _state_of(self, trainer):
+        """The problem with the trainer's current batch-norm running
+        statistics and penalty (taken in the training thread, with theta)."""
+        self.problem = self.problem.with_trainer_state(trainer)
+        return self.problem
+
+    def _request(self, step, theta, problem) -> None:
         with self._lock:
-            self._pending = (step, theta)
+            self._pending = (step, theta, problem)
         self._wake.set()
 
     # ---------------------------------------------------------- settings
@@ -127,7 +133,7 @@ class SurfaceWatcher:
             self.extent_scale = float(extent_scale)
         latest = self.trajectory.latest()
         if latest is not None:
-            self._request(latest[0], latest[1])
+            self._request(latest[0], latest[1], self.problem)
 
     def reset(self, trainer) -> None:
         """A new run started (reset, reseed): forget the old path."""
@@ -143,7 +149,7 @@ class SurfaceWatcher:
         """The slice around the trainer's parameters, in the calling thread
         (screenshots and tests want the picture of that very moment)."""
         self.trajectory.append(trainer.step, trainer.theta)
-        self._compute(trainer.step, trainer.theta.copy())
+        self._compute(trainer.step, trainer.theta.copy(), self._state_of(trainer))
 
     def close(self) -> None:
         self._stop.set()
@@ -161,7 +167,7 @@ class SurfaceWatcher:
                 continue
             self._compute(*job)
 
-    def _compute(self, step, theta) -> None:
+    def _compute(self, step, theta, problem) -> None:
         t0 = time.perf_counter()
         kind = self.directions
         traj = self.trajectory if len(self.trajectory) else None
@@ -171,15 +177,15 @@ class SurfaceWatcher:
         opts = dict(trajectory=traj, grid=self.grid, seed=self.seed,
                     extent_scale=self.extent_scale, threads=1)
         try:
-            s = surface_slice(self.problem, theta, directions=kind, **opts)
+            s = surface_slice(problem, theta, directions=kind, **opts)
         except TrajectoryTooShort:
             # PCA needs a path that spans a plane: random directions meanwhile
-            s = surface_slice(self.problem, theta, directions="random", **opts)
-        line = loss_line(self.problem, self.initial, theta, LINE_TS, threads=1)
+            s = surface_slice(problem, theta, directions="random", **opts)
+        line = loss_line(problem, self.initial, theta, LINE_TS, threads=1)
         state = SurfaceState(slice=s, path=s.path, path_steps=s.path_steps,
                              line_ts=LINE_TS, line_losses=np.asarray(line), step=int(step),
                              directions=kind, grid=self.grid,
-                             seconds=time.perf_counter() - t0, samples=self.problem.n_samples)
+                             seconds=time.perf_counter() - t0, samples=problem.n_samples)
         with self._lock:
             self._extra = []
             self._since = 0

@@ -19,6 +19,9 @@ from .errors import TraceError
 
 FORMAT = 1
 RECORD_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "last_loss", "lr")
+# Written only by runs that have them (a run without a weight penalty writes
+# records exactly as before): the last epoch's mean penalty, part of loss.
+OPTIONAL_RECORD_KEYS = ("penalty",)
 END_STATUSES = ("finished", "diverged", "interrupted")
 
 MSG = {
@@ -85,9 +88,11 @@ class TraceWriter:
         self._f.write(json.dumps(obj, allow_nan=False, ensure_ascii=False) + "\n")
         self._f.flush()
 
-    def record(self, snap) -> None:
+    def record(self, snap, penalty: bool = False) -> None:
+        """A record of ``snap``; ``penalty``: with the weight penalty."""
+        keys = RECORD_KEYS + (("penalty",) if penalty else ())
         self._write({"type": "record", "step": snap.step, "epoch": snap.epoch,
-                     **{k: finite_or_none(getattr(snap, k)) for k in RECORD_KEYS}})
+                     **{k: finite_or_none(getattr(snap, k)) for k in keys}})
 
     def event(self, step: int, key: str, value) -> None:
         if hasattr(value, "item") and not isinstance(value, (list, tuple)):
@@ -107,8 +112,11 @@ class TraceWriter:
                      "layer": None if f.layer is None else int(f.layer),
                      "evidence": _plain(f.evidence), "cure": _plain(f.cure)})
 
-    def end(self, status: str, step: int, epoch: int) -> None:
-        self._write({"type": "end", "status": status, "step": int(step), "epoch": int(epoch)})
+    def end(self, status: str, step: int, epoch: int, stopped_early: bool = False) -> None:
+        """The last line; ``stopped_early`` (written only when true): early
+        stopping ended the run (its status is still ``finished``)."""
+        self._write({"type": "end", "status": status, "step": int(step), "epoch": int(epoch),
+                     **({"stopped_early": True} if stopped_early else {})})
 
     def close(self) -> None:
         if not self.closed:
@@ -188,6 +196,9 @@ def read_trace(path) -> Trace:
             else:
                 for k in RECORD_KEYS:
                     _need(path, where, obj, k, float, nullable=True)
+                for k in OPTIONAL_RECORD_KEYS:
+                    if k in obj:
+                        _need(path, where, obj, k, float, nullable=True)
             trace.lines.append(obj)
         elif kind == "event":
             _need(path, where, obj, "step", int)
@@ -213,6 +224,10 @@ def read_trace(path) -> Trace:
                     key="status", found=json.dumps(obj["status"]), what=" | ".join(END_STATUSES)))
             _need(path, where, obj, "step", int)
             _need(path, where, obj, "epoch", int)
+            if not isinstance(obj.get("stopped_early", False), bool):
+                raise TraceError(path, where, MSG["field"].format(
+                    key="stopped_early", found=json.dumps(obj["stopped_early"]),
+                    what="true or false"))
             trace.end = obj
         elif kind == "header":
             raise TraceError(path, where, MSG["header_again"])

@@ -18,6 +18,8 @@ from simtreino.core.hyper import Hyper, resolve
 from simtreino.core.losses import LOSSES, LOSS_PARAMS, LOSS_OUTPUT_ACTIVATIONS
 from simtreino.core.network import INITIALIZERS
 from simtreino.core.optimizers import OPTIMIZERS
+from simtreino.core.regularization import (CLIPPING, DROPOUT, EARLY_STOPPING, MONITORS,
+                                           REGULARIZATION)
 from simtreino.core.schedules import SCHEDULES
 from simtreino.data import generators as _generators
 from simtreino.data.errors import DataError
@@ -28,9 +30,9 @@ from simtreino.data.mnist import (DATA_DIR_CACHE, MNIST_SETTINGS, N_CLASSES as M
 
 from .errors import ScenarioError, did_you_mean, one_of, show
 from .race_load import RACE_TABLES, race_from_dict
-from .schema import (SCHEMA_VERSION, DataSpec, ExpectSpec, InitSpec, LayerSpec, LossSpec,
-                     ModelSpec, OptimizerSpec, RaceScenario, RunSpec, Scenario, ScheduleSpec,
-                     Split, TrainingSpec)
+from .schema import (SCHEMA_VERSION, DataSpec, EarlyStoppingSpec, ExpectSpec, InitSpec,
+                     LayerSpec, LossSpec, ModelSpec, OptimizerSpec, RaceScenario,
+                     RegularizationSpec, RunSpec, Scenario, ScheduleSpec, Split, TrainingSpec)
 
 __all__ = ["load_scenario", "scenario_from_dict", "check_outputs"]
 
@@ -59,15 +61,20 @@ _SHUFFLE = Hyper(True, type="bool", doc="reshuffle the training set every epoch"
 _ACCURACY = Hyper(None, low=0.0, high=1.0)
 _LOSS_BOUND = Hyper(None, low=0.0)
 _FLAG = Hyper(None, type="bool")
+_BATCHNORM = Hyper(False, type="bool", doc="batch normalisation before the activation")
+_RESIDUAL = Hyper(False, type="bool", doc="add the layer's input to its output")
 
 TOP_KEYS = ("schema_version", "kind", "name", "description", "description_pt", "seed", "dtype")
 KINDS = ("network", "race")
-TABLES = ("data", "model", "loss", "optimizer", "schedule", "training", "expect", "runs")
+TABLES = ("data", "model", "loss", "optimizer", "schedule", "regularization", "training",
+          "expect", "runs")
 RUN_KEYS = ("label", "optimizer", "schedule", "batch_size", "expect")
 MAX_RUNS = 6
 MODEL_KEYS = ("layers", "init", "bias_init")
-TRAINING_KEYS = ("epochs", "batch_size", "record_every")
-LAYER_KEYS = ("units", "activation", "init", "bias_init")
+TRAINING_KEYS = ("epochs", "batch_size", "record_every") + tuple(CLIPPING) + ("early_stopping",)
+LAYER_KEYS = ("units", "activation", "init", "bias_init", "dropout", "batchnorm", "residual")
+HIDDEN_ONLY = ("dropout", "batchnorm", "residual")    # layer keys refused on the output layer
+EARLY_STOPPING_KEYS = ("monitor",) + tuple(EARLY_STOPPING)
 EXPECT_KEYS = tuple(f.name for f in fields(ExpectSpec))
 
 # How each loss wants the output layer sized (see check_outputs):
@@ -381,15 +388,17 @@ class _Loader:
         loss = self.loss(self.table(d, "loss", "", True), model)
         optimizer = self.optimizer(self.table(d, "optimizer", "", True))
         schedule = self.schedule(self.table(d, "schedule", "", False))
-        training = self.training(self.table(d, "training", "", True))
-        expect = self.expect(self.table(d, "expect", "", False), data)
-        runs = self.runs(d, data, optimizer, schedule, training, expect)
+        regularization = self.regularization(self.table(d, "regularization", "", False))
+        training = self.training(self.table(d, "training", "", True), data, model)
+        expect = self.expect(self.table(d, "expect", "", False), data, training=training)
+        runs = self.runs(d, data, model, optimizer, schedule, training, expect)
 
         s = Scenario(
             name=name, description=description, seed=seed, dtype=dtype, data=data,
             model=model, loss=loss, optimizer=optimizer, schedule=schedule,
             training=training, expect=expect, description_pt=description_pt,
             schema_version=SCHEMA_VERSION, source=self.source, runs=runs,
+            regularization=regularization,
         )
         if data.source == MNIST:
             try:
@@ -578,6 +587,11 @@ class _Loader:
             raise self.err("model.layers", "expected a non-empty array of tables like "
                            f'{{ units = 4, activation = "tanh" }}, got {show(raw)}')
         layers = tuple(self.layer(lt, i, len(raw)) for i, lt in enumerate(raw))
+        for i in range(1, len(layers)):   # layer 0's input is the data: see build.py
+            if layers[i].residual and layers[i - 1].units != layers[i].units:
+                raise self.err(f"model.layers[{i}].residual", residual_mismatch(
+                    f"the {layers[i - 1].units} units of model.layers[{i - 1}]",
+                    layers[i].units))
         init = self.init(t["init"], "model.init") if "init" in t else \
             InitSpec(DEFAULT_INIT, {k: h.default for k, h in INITIALIZERS[DEFAULT_INIT].items()})
         bias = self.hyper(t, "bias_init", p, _BIAS)
@@ -606,8 +620,15 @@ class _Loader:
             act_param = self.hyper(t, key, p, Hyper(default, doc=key))
         init = self.init(t["init"], _key(p, "init")) if "init" in t else None
         bias = self.hyper(t, "bias_init", p, _BIAS) if "bias_init" in t else None
+        for key in HIDDEN_ONLY:
+            if key in t and i == n - 1:
+                raise self.err(_key(p, key), "only allowed on a hidden layer, not on the "
+                               f"output layer (model.layers[{n - 1}])")
         return LayerSpec(units=units, activation=act, activation_param=act_param,
-                         init=init, bias_init=bias)
+                         init=init, bias_init=bias,
+                         dropout=self.hyper(t, "dropout", p, DROPOUT),
+                         batchnorm=self.hyper(t, "batchnorm", p, _BATCHNORM),
+                         residual=self.hyper(t, "residual", p, _RESIDUAL))
 
     def init(self, v, p: str) -> InitSpec:
         names = list(INITIALIZERS)
@@ -673,7 +694,7 @@ class _Loader:
 
     # -- [training], [expect] ------------------------------------------------
 
-    def runs(self, d: dict, data, optimizer, schedule, training, expect) -> tuple:
+    def runs(self, d: dict, data, model, optimizer, schedule, training, expect) -> tuple:
         """``[[runs]]``: runs compared from the same initial weights."""
         if "runs" not in d:
             return ()
@@ -707,9 +728,12 @@ class _Loader:
                                    f"got {show(t['batch_size'])}") from None
             elif "batch_size" in t:
                 batch = None
+            if "batch_size" in t:
+                self.batchnorm_batch(model, batch, f"{p}.batch_size")
             exp = expect
             if "expect" in t:
-                exp = self.expect(self.sub_table(t, "expect", p), data, f"{p}.expect")
+                exp = self.expect(self.sub_table(t, "expect", p), data, f"{p}.expect",
+                                  training=training)
             out.append(RunSpec(label, opt, sched, batch, exp))
         return tuple(out)
 
@@ -722,7 +746,7 @@ class _Loader:
             raise self.err(f"{p}.{name}", f"expected a table like {{ kind = ... }}, got {show(v)}")
         return v
 
-    def training(self, t: dict) -> TrainingSpec:
+    def training(self, t: dict, data: DataSpec, model: ModelSpec) -> TrainingSpec:
         p = "training"
         self.unknown_keys(t, p, TRAINING_KEYS)
         epochs = self.hyper(t, "epochs", p, _EPOCHS, required=True, known=TRAINING_KEYS)
@@ -734,10 +758,61 @@ class _Loader:
             except ValueError:
                 raise self.err("training.batch_size", 'expected "full" or an integer >= 1, '
                                f"got {show(v)}") from None
+        self.batchnorm_batch(model, batch, "training.batch_size")
         record = self.hyper(t, "record_every", p, _RECORD)
-        return TrainingSpec(epochs=epochs, batch_size=batch, record_every=record)
+        clip = {k: self.hyper(t, k, p, h) for k, h in CLIPPING.items()}
+        es = None
+        if "early_stopping" in t:
+            es = self.early_stopping(t["early_stopping"], data)
+        return TrainingSpec(epochs=epochs, batch_size=batch, record_every=record, **clip,
+                            early_stopping=es)
 
-    def expect(self, t: dict | None, data: DataSpec, p: str = "expect") -> ExpectSpec:
+    def batchnorm_batch(self, model: ModelSpec, batch: int | None, key: str) -> None:
+        """Batch normalisation needs 2 samples or more in every batch: a batch
+        size of 1 is refused here (the last batch of an epoch is checked
+        once the number of training samples is known, see build.py)."""
+        bn = first_batchnorm(model)
+        if bn is not None and batch == 1:
+            raise self.err(key, f"batch normalisation (model.layers[{bn}].batchnorm) needs "
+                           "at least 2 samples in every batch, got 1; use a batch size "
+                           '>= 2 or "full"')
+
+    def early_stopping(self, v, data: DataSpec) -> EarlyStoppingSpec:
+        p = "training.early_stopping"
+        if not isinstance(v, dict):
+            raise self.err(p, 'expected a table like { monitor = "val_loss", patience = 10 }, '
+                           f"got {show(v)}")
+        self.unknown_keys(v, p, EARLY_STOPPING_KEYS)
+        monitor = self.choice(v, "monitor", p, MONITORS, default=EarlyStoppingSpec.monitor)
+        given = "" if "monitor" in v else " (the default)"
+        key = _key(p, "monitor")
+        if monitor.startswith("val_") and data.split.val == 0.0:
+            raise self.err(key, f"'{monitor}'{given} needs a validation split, and the data has "
+                           f"none (data.split.val is 0); set data.split.val > 0 or monitor "
+                           f"'{monitor[4:]}'")
+        if monitor.endswith("accuracy") and _task(data) == "regression":
+            loss = monitor.replace("accuracy", "loss")
+            raise self.err(key, f"'{monitor}' needs classification data ('{data.source}' is a "
+                           f"regression task); monitor '{loss}'")
+        opts = {k: self.hyper(v, k, p, h) for k, h in EARLY_STOPPING.items()}
+        return EarlyStoppingSpec(monitor=monitor, **opts)
+
+    def regularization(self, t: dict | None) -> RegularizationSpec:
+        if t is None:
+            return RegularizationSpec()
+        p = "regularization"
+
+        def explain(k):
+            if k == "weight_decay":   # the optimizer's, applied by it and never in the loss
+                return ("unknown key; weight_decay is a setting of [optimizer]; the penalty "
+                        "here is l2 (l2 = λ is torch SGD's weight_decay = 2λ)")
+            return None
+
+        self.unknown_keys(t, p, REGULARIZATION, explain=explain)
+        return RegularizationSpec(**self.params(t, p, REGULARIZATION, skip=()))
+
+    def expect(self, t: dict | None, data: DataSpec, p: str = "expect", *,
+               training: TrainingSpec | None = None) -> ExpectSpec:
         if t is None:
             return ExpectSpec()
         self.unknown_keys(t, p, EXPECT_KEYS)
@@ -748,7 +823,7 @@ class _Loader:
             if k == "diagnoses":
                 out[k] = self.diagnoses(t[k], _key(p, k))
                 continue
-            h = (_FLAG if k in ("diverges", "no_diagnoses") else
+            h = (_FLAG if k in ("diverges", "no_diagnoses", "stopped_early") else
                  _ACCURACY if "accuracy" in k else _LOSS_BOUND)
             out[k] = self.hyper(t, k, p, h)
             for split in ("val", "test"):
@@ -761,6 +836,9 @@ class _Loader:
             i = out["diagnoses"].index("overfitting")
             raise self.err(f"{_key(p, 'diagnoses')}[{i}]", "overfitting is seen on the "
                            "validation loss, and the data has no val split (data.split.val is 0)")
+        if out.get("stopped_early") and training is not None and training.early_stopping is None:
+            raise self.err(_key(p, "stopped_early"), "true needs early stopping, which is off "
+                           "(add a [training.early_stopping] table)")
         if out.get("no_diagnoses") and out.get("diagnoses"):
             raise self.err(_key(p, "no_diagnoses"), "true contradicts diagnoses = "
                            f"{show(list(out['diagnoses']))} (findings that must be raised)")
@@ -800,6 +878,16 @@ def _mnist_files_problem(folder: Path) -> str | None:
     if missing:
         return f"lacks {', '.join(missing)}"
     return None
+
+
+def first_batchnorm(model: ModelSpec) -> int | None:
+    """The index of the first layer with batch normalisation, or None."""
+    return next((i for i, layer in enumerate(model.layers) if layer.batchnorm), None)
+
+
+def residual_mismatch(input_text: str, units: int) -> str:
+    return ("a residual layer adds its input to its output, so its input width must equal "
+            f"its units: its input is {input_text}, its units are {units}")
 
 
 def _race_only(key: str) -> str | None:

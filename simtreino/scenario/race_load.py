@@ -41,7 +41,7 @@ def race_from_dict(ld, d: dict) -> RaceScenario:
     """``ld``: the scenario loader (its ``err``/``hyper``/``choice`` helpers)."""
     network_tables = [k for k in d if k not in RACE_TOP_KEYS + RACE_TABLES
                       and k in ("data", "model", "loss", "optimizer", "schedule", "expect",
-                                "seed", "dtype")]
+                                "regularization", "seed", "dtype")]
     if network_tables:
         k = network_tables[0]
         hint = ("each racer has its own optimizer: [[racers]] kind = ..." if k == "optimizer"

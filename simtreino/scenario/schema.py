@@ -47,6 +47,9 @@ class LayerSpec:
     activation_param: float | None = None   # negative_slope / alpha
     init: InitSpec | None = None            # None: the model's
     bias_init: float | None = None          # None: the model's
+    dropout: float = 0.0                    # hidden layers: probability of zeroing an output
+    batchnorm: bool = False                 # hidden layers: batch norm before the activation
+    residual: bool = False                  # hidden layers: output + input (same widths)
 
 
 @dataclass(frozen=True)
@@ -75,10 +78,29 @@ class ScheduleSpec:
 
 
 @dataclass(frozen=True)
+class RegularizationSpec:
+    """``[regularization]``: penalties on the weights (0: off)."""
+    l1: float = 0.0
+    l2: float = 0.0
+
+
+@dataclass(frozen=True)
+class EarlyStoppingSpec:
+    """``[training.early_stopping]`` (Keras' EarlyStopping)."""
+    monitor: str = "val_loss"            # val_loss | val_accuracy | loss | accuracy
+    patience: int = 10
+    min_delta: float = 0.0
+    restore_best: bool = True
+
+
+@dataclass(frozen=True)
 class TrainingSpec:
     epochs: int
     batch_size: int | None = None        # None: full batch
     record_every: int | None = None      # trace records every k steps (None: each epoch)
+    clip_grad_norm: float = 0.0          # 0: off
+    clip_grad_value: float = 0.0         # 0: off
+    early_stopping: EarlyStoppingSpec | None = None   # None: off
 
 
 @dataclass(frozen=True)
@@ -91,6 +113,7 @@ class ExpectSpec:
     test_loss_below: float | None = None
     test_accuracy_at_least: float | None = None
     diverges: bool | None = None                 # true: the run must diverge
+    stopped_early: bool | None = None            # true: early stopping must end the run
     diagnoses: tuple[str, ...] | None = None     # findings the diagnostics must raise
     no_diagnoses: bool | None = None             # true: the diagnostics must raise none
 
@@ -128,6 +151,7 @@ class Scenario:
     source: Path | None = None           # the file it came from
     kind: str = "network"                # "race" files give a RaceScenario
     runs: tuple[RunSpec, ...] = ()       # several runs compared (empty: one run)
+    regularization: RegularizationSpec = RegularizationSpec()
 
     def variants(self) -> list[tuple[str, "Scenario"]]:
         """(label, the scenario of that run) for each of ``runs``; a

@@ -63,6 +63,13 @@ def scenario_to_dict(s: Scenario) -> dict:
             ld["init"] = _init(layer.init)
         if layer.bias_init is not None:
             ld["bias_init"] = layer.bias_init
+        # training craft: written only when on (absent means off)
+        if layer.dropout:
+            ld["dropout"] = layer.dropout
+        if layer.batchnorm:
+            ld["batchnorm"] = True
+        if layer.residual:
+            ld["residual"] = True
         layers.append(ld)
 
     training = {
@@ -71,6 +78,16 @@ def scenario_to_dict(s: Scenario) -> dict:
     }
     if s.training.record_every is not None:
         training["record_every"] = s.training.record_every
+    for key in ("clip_grad_norm", "clip_grad_value"):
+        if getattr(s.training, key):
+            training[key] = getattr(s.training, key)
+    es = s.training.early_stopping
+    if es is not None:
+        training["early_stopping"] = {"monitor": es.monitor, "patience": es.patience,
+                                      "min_delta": es.min_delta,
+                                      "restore_best": es.restore_best}
+    regularization = {k: v for k, v in (("l1", s.regularization.l1),
+                                         ("l2", s.regularization.l2)) if v}
 
     expect = _expect(s.expect)
 
@@ -90,6 +107,7 @@ def scenario_to_dict(s: Scenario) -> dict:
         "loss": {"kind": s.loss.kind, **_plain(s.loss.params)},
         "optimizer": {"kind": s.optimizer.kind, **_plain(s.optimizer.params)},
         "schedule": {"kind": s.schedule.kind, **_plain(s.schedule.params)},
+        **({"regularization": regularization} if regularization else {}),
         "training": training,
         "expect": expect,
         **({"runs": _runs(s)} if s.runs else {}),

@@ -7,6 +7,7 @@ The thresholds are the module's constants, so each test plants a value
 just past one (and a control just short of it)."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -595,3 +596,189 @@ def test_the_module_imports_numpy_only_and_no_ui():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == ""
+
+
+# ------------------------------------------- batch norm, residuals, penalties
+
+def test_batchnorm_restarts_the_signal_scale_of_the_initialisation_check():
+    # input RMS 1; layer 0's weights shrink the product 20x, but batch norm
+    # gives the activation's input the scale of gamma and beta (RMS 1)
+    bn = info(batchnorm=(True, True, False))
+    z, a = (1.0, 1.0, 1.0), (0.7, 0.7, 0.5)
+    assert run(bn, n=3, make=lambda i: obs(bn, i, z=z, a=a)).findings == []
+    # the same numbers without batch norm: the product's scale is what counts
+    plain = info()
+    z, a = (0.05, 0.05 * 0.05, 1.0), (0.04, 0.04 * 0.05, 0.5)
+    assert run(plain, n=3, make=lambda i: obs(plain, i, z=z, a=a)).names == \
+        ["poor_initialisation"]
+    # a batch-norm layer cannot repair the layer before it
+    mixed = info(batchnorm=(False, True, False))
+    z, a = (30.0, 1.0, 1.0), (24.0, 0.7, 0.5)
+    f = only(run(mixed, n=3, make=lambda i: obs(mixed, i, z=z, a=a)), "poor_initialisation")
+    assert f.layer == 0 and f.explain_key.endswith(".large")
+    assert f.evidence["per_layer"][1] == pytest.approx(1.0 / 30.0)    # back to scale 1
+
+
+def test_a_residual_layer_is_judged_on_its_output_against_its_input():
+    # a branch starting near 0 (pre-activations 100x below ideal) is fine:
+    # the input passes beside it, the output keeps the input's scale
+    res = info(("tanh", "tanh", "sigmoid"), (16, 16, 1), residual=(False, True, False))
+    z, a = (1.0, 0.01, 1.0), (0.8, 0.81, 0.5)
+    assert run(res, n=3, make=lambda i: obs(res, i, z=z, a=a)).findings == []
+    # a branch 30x too large blows the output up: flagged at that layer
+    z, a = (1.0, 30.0, 1.0), (0.8, 24.0, 0.5)
+    f = only(run(res, n=3, make=lambda i: obs(res, i, z=z, a=a)), "poor_initialisation")
+    assert f.layer == 1 and f.evidence["per_layer"][1] == pytest.approx(30.0)
+
+
+def test_underfitting_judges_the_data_loss_not_the_penalty():
+    inf = info(("sigmoid",), (1,), has_val=True)
+    # the training loss holds a weight penalty of 0.4: the data are fitted (0.2)
+    heavy = run(inf, make=lambda i: replace(obs(inf, i, loss=0.6, update=1e-2), penalty=0.4),
+                train=lambda k: 0.6, val=lambda k: 0.25)
+    assert heavy.findings == []
+    # a penalty on a network that does not fit the data either: still named,
+    # with the data loss as its evidence
+    poor = run(inf, make=lambda i: replace(obs(inf, i, loss=0.65, update=1e-2), penalty=0.05),
+               train=lambda k: 0.65, val=lambda k: 0.62)
+    f = only(poor, "underfitting")
+    assert f.evidence["loss"] == pytest.approx(0.6) and f.evidence["penalty"] == 0.05
+
+
+def _rows(n=64, d=3, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, d))
+
+
+def test_probe_of_batchnorm_layers_judges_what_the_activation_receives():
+    from simtreino.core.network import Architecture
+    arch = Architecture(3, [(4, "relu", None, True, False), (4, "sigmoid", None, True, False),
+                            (1, "identity", None)])
+    rng = np.random.default_rng(1)
+    theta = rng.normal(size=arch.n_params)
+    arch.gamma(theta, 0)[...] = 1.0
+    arch.beta(theta, 0)[...] = 0.0
+    arch.bias(theta, 0)[...] = -50.0              # cancelled by the normalisation
+    arch.weight(theta, 1)[...] *= 100.0           # so is the scale of the weights
+    arch.gamma(theta, 1)[...] = 1.0
+    arch.beta(theta, 1)[...] = 0.0
+    x = _rows()
+    p = D.probe(arch, theta, x)
+    assert p["dead"][0] == 0.0                    # every unit fires on some rows
+    assert p["saturated"][1] < 0.2                # sigmoid of a unit-variance input
+    assert p["z_rms"][0] == pytest.approx(1.0, rel=1e-3)     # y: normalised
+    assert p["z_rms"][1] == pytest.approx(1.0, rel=1e-3)
+    # beta far below zero silences the units: dead, whatever the product
+    arch.beta(theta, 0)[...] = [-10.0, -10.0, 0.0, 0.0]
+    p = D.probe(arch, theta, x)
+    assert p["dead"][0] == 0.5 and p["dead_units"][0] == 2
+    # evaluation mode: the running statistics (what the validation loss uses)
+    U = arch.n_bn_units
+    run_stats = np.r_[np.zeros(U), np.ones(U)]    # torch's fresh buffers: BN ~ identity
+    z, a = D.probe(arch, theta, x, keep_output=True, bn_run=run_stats)["output"]
+    h = x @ arch.weight(theta, 0).T + arch.bias(theta, 0)
+    h = np.maximum(arch.gamma(theta, 0) * h / np.sqrt(1 + D.BN_EPS) + arch.beta(theta, 0), 0)
+    h2 = h @ arch.weight(theta, 1).T + arch.bias(theta, 1)
+    h2 = 1 / (1 + np.exp(-(arch.gamma(theta, 1) * h2 / np.sqrt(1 + D.BN_EPS)
+                          + arch.beta(theta, 1))))
+    want = h2 @ arch.weight(theta, 2).T + arch.bias(theta, 2)
+    np.testing.assert_allclose(z, want, rtol=1e-10)
+    np.testing.assert_allclose(a, want, rtol=1e-10)
+
+
+def test_probe_of_residual_layers_looks_at_the_activation_and_passes_the_sum_on():
+    from simtreino.core.network import Architecture
+    arch = Architecture(2, [(2, "relu", None, False, True), (2, "tanh", None, False, True),
+                            (1, "identity", None)])
+    theta = np.zeros(arch.n_params)
+    arch.weight(theta, 0)[...] = [[1.0, 0.0], [0.0, 0.0]]
+    arch.bias(theta, 0)[...] = [0.0, -1.0]        # unit 1: silent, though its output (+x) is not
+    arch.weight(theta, 1)[...] = [[100.0, 0.0], [0.0, 0.01]]
+    x = np.array([[1.0, 2.0], [2.0, -1.0], [0.5, 0.5]])
+    p = D.probe(arch, theta, x)
+    assert p["dead"][0] == 0.5 and p["dead_units"][0] == 1
+    out0 = np.maximum(x @ arch.weight(theta, 0).T + arch.bias(theta, 0), 0) + x
+    assert p["a_rms"][0] == pytest.approx(D._rms(out0))       # what layer 1 receives
+    act1 = np.tanh(out0 @ arch.weight(theta, 1).T)
+    assert p["z_rms"][1] == pytest.approx(D._rms(out0 @ arch.weight(theta, 1).T))
+    assert p["saturated"][1] == pytest.approx(np.mean(np.abs(act1) >= 0.98))   # not of out
+    assert p["a_rms"][1] == pytest.approx(D._rms(act1 + out0))
+
+
+def test_the_probes_batchnorm_eps_is_the_cores():
+    from simtreino.core.layers import BN_EPS
+    assert D.BN_EPS == BN_EPS
+
+
+def _moons_trainer(layers, *, scale=None, **kw):
+    from simtreino.core.trainer import SplitArrays
+    from simtreino.data.generators import moons
+    from coretools import make_trainer
+    rng = np.random.default_rng(0)
+    x, y = moons({"n_samples": 400, "noise": 0.1}, rng)
+    x = (x - x.mean(0)) / x.std(0)
+    perm = rng.permutation(len(x))
+    x, y = x[perm], y[perm]
+    t = y[:, None].astype(float)
+    val = SplitArrays(x[320:], t[320:], y[320:])
+    tr = make_trainer(layers, x[:320], t[:320], y[:320], loss="bce", batch_size=32, shuffle=True,
+                      val=val, hyper={"lr": 0.1}, **kw)
+    if scale:
+        theta = tr.theta.copy()
+        for l, f in scale.items():
+            tr.arch.weight(theta, l)[...] *= f
+        tr.set_params(theta)
+    return tr
+
+
+HEALTHY_CRAFT = {
+    "batchnorm-relu": dict(layers=[(16, "relu", None, True, False),
+                                   (16, "relu", None, True, False), (1, "sigmoid", None)]),
+    # weights 8x too large: batch norm takes the scale out (a plain network
+    # with these weights is a poor initialisation)
+    "batchnorm-relu-large-weights": dict(layers=[(32, "relu", None, True, False),
+                                                 (32, "relu", None, True, False),
+                                                 (32, "relu", None, True, False),
+                                                 (1, "sigmoid", None)],
+                                         scale={0: 8.0, 1: 8.0, 2: 8.0}),
+    "batchnorm-tanh-large-weights": dict(layers=[(32, "tanh", None, True, False),
+                                                 (32, "tanh", None, True, False),
+                                                 (1, "sigmoid", None)], scale={0: 10.0, 1: 10.0}),
+    "residual-tanh": dict(layers=[(16, "tanh", None), (16, "tanh", None, False, True),
+                                  (16, "tanh", None, False, True), (1, "sigmoid", None)]),
+    # branches starting near zero: the signal passes through the skips
+    "residual-relu-small-branches": dict(layers=[(16, "relu", None),
+                                                 (16, "relu", None, False, True),
+                                                 (16, "relu", None, False, True),
+                                                 (1, "sigmoid", None)],
+                                         scale={1: 0.01, 2: 0.01}, init="he_uniform"),
+    "batchnorm-residual-dropout-l2": dict(layers=[(16, "relu", None, True, False),
+                                                  (16, "relu", None, True, True),
+                                                  (16, "relu", None, True, True),
+                                                  (1, "sigmoid", None)],
+                                          dropout=[0.1, 0.1, 0.1], l2=1e-3),
+}
+
+
+@pytest.mark.parametrize("name", list(HEALTHY_CRAFT))
+def test_healthy_batchnorm_and_residual_networks_raise_nothing(name):
+    from simtreino.headless.runner import run_diagnosed
+    tr = _moons_trainer(**HEALTHY_CRAFT[name])
+    epochs = 60
+    d = Diagnostician.for_trainer(tr, planned_steps=epochs * tr.steps_per_epoch)
+    assert d.info.batchnorm == tuple(s.batchnorm for s in tr.arch.layers)
+    assert d.info.residual == tuple(s.residual for s in tr.arch.layers)
+    run_diagnosed(tr, epochs * tr.steps_per_epoch, None, d)
+    assert tr.evaluate(tr.val)[1] > 0.95          # it did learn
+    assert d.findings == [], [(f.name, f.step, f.evidence) for f in d.findings]
+    assert len(d.observations) > D.CHECKS_PER_RUN // 2
+
+
+def test_gradient_sizes_are_per_weight_and_bias_of_batchnorm_layers():
+    tr = _moons_trainer(HEALTHY_CRAFT["batchnorm-relu"]["layers"])
+    tr.run_steps(3)
+    d = Diagnostician.for_trainer(tr, planned_steps=100)
+    # the snapshot's gradient and weight norms cover weights and biases, not gamma and beta
+    assert d.info.n_params == (16 * 3, 16 * 17, 17)
+    o = d.observations[-1]
+    snap = tr.snapshot()
+    assert o.grad_rms[1] == pytest.approx(snap.layers[1].grad_norm / math.sqrt(16 * 17))

@@ -55,8 +55,9 @@ def test_the_lessons_cover_every_finding_and_their_cures():
         e = load_scenario(name).expect
         wanted |= set(e.diagnoses or ())
         assert e.diagnoses or e.no_diagnoses, f"{name}: a lesson says what it shows"
-    assert wanted >= set(FINDINGS) - {"exploding_gradients"}
-    for cure in ("lesson-vanishing-relu-he", "lesson-lr-right", "lesson-init-xavier"):
+    assert wanted >= set(FINDINGS)
+    for cure in ("lesson-vanishing-relu-he", "lesson-lr-right", "lesson-init-xavier",
+                 "lesson-exploding-fixed-init"):
         assert load_scenario(cure).expect.no_diagnoses is True
 
 
@@ -82,6 +83,25 @@ def test_the_vanishing_cure_is_the_relu_he_lesson():
     lr = load_scenario("lesson-lr-too-high")
     f = next(f for f in run(lr).findings if f.name == "lr_too_high")
     assert apply_cure(lr, f.cure).optimizer == load_scenario("lesson-lr-right").optimizer
+
+
+def test_the_exploding_cure_is_the_fixed_init_lesson():
+    """Every finding of lesson-exploding-gradients (exploding gradients
+    through depth, and the poor initialisation and saturated units behind
+    them) has the same cure, and it is lesson-exploding-fixed-init: `c` on
+    the alerts screen trains exactly that scenario, whichever is selected."""
+    s = load_scenario("lesson-exploding-gradients")
+    findings = run(s).findings
+    assert "exploding_gradients" in [f.name for f in findings]
+    explode = next(f for f in findings if f.name == "exploding_gradients")
+    assert explode.explain_key.endswith(".depth") and explode.layer == 0
+    assert explode.evidence["ratio"] > 100
+    fixed = load_scenario("lesson-exploding-fixed-init").to_dict()
+    for f in findings:
+        cured = apply_cure(s, f.cure).to_dict()
+        assert cured["model"] == fixed["model"], f.name
+        assert cured["optimizer"] == fixed["optimizer"] and cured["data"] == fixed["data"]
+        assert cured["training"] == fixed["training"] and cured["seed"] == fixed["seed"]
 
 
 # -------------------------------------------------------------------- cures

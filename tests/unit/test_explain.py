@@ -268,3 +268,134 @@ def test_the_chain_of_factors_of_every_weight_sums_to_its_gradient():
                                 r["delta"], rel=rel, abs=1e-12)
         text = render_weight_chain(d, 0, 0, 1)
         assert "∂E/∂w¹" in text and "δ" in text
+
+
+# ------------------------------------------------------------ training craft
+def craft_trainer(**over):
+    """2-3-3-1 on XOR: batch norm on both hidden layers, dropout, a residual
+    second layer, L1 + L2 and clipping by norm and by value."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parent))
+    from coretools import make_trainer, xor_arrays
+    x, t_, y = xor_arrays()
+    kw = dict(loss="bce", l1=0.001, l2=0.01, clip_grad_norm=0.05, clip_grad_value=0.1,
+              dropout=[0.2, 0.3], seed=3)
+    kw.update(over)
+    return make_trainer([(3, "tanh", None, True, False), (3, "relu", None, True, True),
+                         (1, "sigmoid", None)], x, t_, y, **kw)
+
+
+def test_plain_networks_keep_their_dict():
+    d = explain("course-221", step=1)
+    assert "craft" not in d
+    for p in d["phases"]:
+        assert not {"batchnorm", "dropout", "residual", "mask", "out", "input_is_out",
+                    "penalty", "grad_weight_data", "grad_gamma", "grad_norm"} & set(p)
+    assert set(phase(d, "update")["layers"][0]) == {
+        "layer", "weight_before", "weight_after", "grad_weight", "bias_before", "bias_after",
+        "grad_bias", "state_before", "state"}
+
+
+def test_craft_step_every_number_and_the_fast_path():
+    from simtreino.headless.explain import explain_trainer, weight_chain
+    tr, twin = craft_trainer(), craft_trainer()
+    d = explain_trainer(tr, name="craft")
+    twin.run_steps(1)
+    after = [x for e in phase(d, "update")["layers"]
+             for part in ("weight", "bias", "gamma", "beta") if f"{part}_after" in e
+             for x in np.ravel(e[f"{part}_after"])]
+    assert np.array_equal(np.asarray(after), twin.theta)        # γ, β after each layer's bias
+    assert json.loads(json.dumps(d)) == d
+    c = d["craft"]
+    assert c["batchnorm"] == [True, True, False] and c["residual"] == [False, True, False]
+    assert c["dropout"][:2] == [0.2, 0.3] and c["l2"] == 0.01
+    assert d["chain_rule"] is None                  # the five factors are for plain layers
+    f0, f1, f2 = (phase(d, "forward", i) for i in range(3))
+    assert f0["batchnorm"] and f0["dropout"] == 0.2 and "residual" not in f0
+    assert f1["residual"] and f1["input_is_out"] and f2["input_is_out"]
+    for f in (f0, f1):
+        z, zh = np.array(f["z"]), np.array(f["z_hat"])
+        np.testing.assert_allclose(zh, (z - f["batch_mean"]) * f["batch_istd"], atol=1e-12)
+        np.testing.assert_allclose(f["y"], np.array(f["gamma"]) * zh + f["beta"], atol=1e-12)
+        assert set(np.unique(f["mask"])) <= {0.0, 1 / (1 - f["dropout"])}
+    np.testing.assert_allclose(f0["a"], np.tanh(f0["y"]), atol=1e-12)
+    np.testing.assert_allclose(f0["out"], np.array(f0["a"]) * f0["mask"], atol=1e-15)
+    np.testing.assert_allclose(f1["out"], np.array(f1["a"]) * f1["mask"] + f1["input"],
+                               atol=1e-15)
+    ls = phase(d, "loss")
+    ws = [np.array(phase(d, "forward", i)["weight"]) for i in range(3)]
+    pen = 0.001 * sum(np.abs(w).sum() for w in ws) + 0.01 * sum((w * w).sum() for w in ws)
+    assert ls["penalty"] == pytest.approx(pen, rel=1e-12)
+    assert ls["total"] == pytest.approx(ls["loss"] + ls["penalty"], rel=1e-15)
+    for l in range(3):
+        b = phase(d, "backward", l)
+        w = ws[l]
+        np.testing.assert_allclose(np.array(b["grad_weight"]) - b["grad_weight_data"],
+                                   0.001 * np.sign(w) + 0.02 * w, atol=1e-12)
+        if l < 2:
+            assert b["grad_bias"] == [0.0] * 3            # the bias before batch norm
+            assert "grad_gamma" in b and "grad_beta" in b
+        for j in range(len(w)):
+            for k in range(len(w[0])):
+                ch = weight_chain(d, l, j, k)
+                assert ch["sum"] == pytest.approx(b["grad_weight_data"][j][k], abs=1e-12)
+                assert ch["grad_total"] == b["grad_weight"][j][k]
+    # batch norm's backward, as the page writes it, gives the delta sent down
+    b2, b1 = phase(d, "backward", 2), phase(d, "backward", 1)
+    dy = np.array(b2["dloss_da_prev"]) * f1["mask"] * b2["fprime_prev"]
+    np.testing.assert_allclose(b1["grad_beta"], dy.sum(axis=0), atol=1e-12)
+    np.testing.assert_allclose(b1["grad_gamma"], (dy * f1["z_hat"]).sum(axis=0), atol=1e-12)
+    zh = np.array(f1["z_hat"])
+    dz = np.array(f1["gamma"]) * f1["batch_istd"] * (dy - dy.mean(0) - zh * (dy * zh).mean(0))
+    np.testing.assert_allclose(b2["delta_prev"], dz, atol=1e-12)
+    # the skip connection's share: layer 1's output gets layer 2's output gradient too
+    np.testing.assert_allclose(
+        b1["dloss_da_prev"],
+        np.array(b1["delta"]) @ np.array(f1["weight"]) + np.array(b2["dloss_da_prev"]),
+        atol=1e-12)
+    up = phase(d, "update")
+    assert up["clip_coef"] == pytest.approx(0.05 / (up["grad_norm"] + 1e-6), rel=1e-12)
+    assert up["clip_coef"] < 1
+    for e in up["layers"]:
+        for part in ("weight", "bias") + (("gamma", "beta") if e["layer"] < 2 else ()):
+            clamped = np.clip(e[f"loss_grad_{part}"], -0.1, 0.1)
+            np.testing.assert_allclose(e[f"grad_{part}"], up["clip_coef"] * clamped, atol=1e-15)
+
+
+@pytest.mark.parametrize("lang", ["en", "pt"])
+def test_craft_pages_show_the_new_quantities(lang):
+    from simtreino.headless.explain import (explain_trainer, phase_titles, render_phase,
+                                            render_weight_chain)
+    d = explain_trainer(craft_trainer(), name="craft")
+    pages = [render_phase(d, i, lang) for i in range(len(phase_titles(d)))]
+    fw0, fw1, _, loss, bw2, bw1, bw0, update = pages
+    f0, f1 = phase(d, "forward", 0), phase(d, "forward", 1)
+    assert "ẑ¹₁ = (z¹₁ − μ¹₁)·(1/σ¹₁)" in fw0 and "y¹₁ = γ¹₁·ẑ¹₁ + β¹₁" in fw0
+    assert f"μ¹₁ = {fmt4(f0['batch_mean'][0])}" in fw0
+    assert f"1/σ¹₁ = {fmt4(f0['batch_istd'][0])}" in fw0
+    assert f"a¹₁ = tanh(y¹₁) = tanh({fmt4(f0['y'][0][0])}) = {fmt4(f0['a'][0][0])}" in fw0
+    assert f"out¹₁ = a¹₁·mask = ({fmt4(f0['a'][0][0])})({fmt4(f0['mask'][0][0])})" in fw0
+    assert "1.2500" in fw0                       # 1/(1 − p): a kept unit's mask
+    assert f"out²₁ = a²₁·mask + out¹₁ = ({fmt4(f1['a'][0][0])})" in fw1
+    ls = phase(d, "loss")
+    assert f"= {fmt4(ls['penalty'])}" in loss and "l1·Σ|w| + l2·Σw²" in loss
+    assert f"{fmt4(ls['loss'])} + {fmt4(ls['penalty'])} = {fmt4(ls['total'])}" in loss
+    b0 = phase(d, "backward", 0)
+    assert f"= {fmt4(b0['grad_weight_data'][0][0])}" in bw0
+    assert f"= {fmt4(b0['grad_weight'][0][0])}" in bw0
+    assert "∂E/∂b¹₁ = 0" in bw0 and "∂E/∂γ¹₁ = Σₛ ∂E/∂y¹₁·ẑ¹₁" in bw0
+    assert f"{fmt4(b0['grad_gamma'][0])}" in bw0
+    assert "m₁" in bw2 and "∂E/∂out²₁" in bw1     # batch norm's backward; the skip's share
+    up = phase(d, "update")
+    assert f"‖g‖ = √(Σ g²) = {fmt4(up['grad_norm'])}" in update
+    assert f"g ← ({fmt4(up['clip_coef'])})·g" in update
+    assert "γ¹₁ ←" in update and "β²₃ ←" in update
+    word = {"en": "clamped:", "pt": "limitados:"}[lang]
+    assert word in update
+    chain = render_weight_chain(d, 0, 1, 0, lang)
+    assert "∂E/∂a = ∂E/∂out · mask" in chain and "∂E/∂y = ∂E/∂a · f′(y)" in chain
+    assert f"= {fmt4(b0['grad_weight'][1][0])}" in chain       # with the penalty's part
+    if lang == "pt":
+        assert "Normalização por lotes" in fw0 and "penalidade" in loss
+        assert "Recorte do gradiente" in update

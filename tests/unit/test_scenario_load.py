@@ -18,8 +18,9 @@ from simtreino.core.optimizers import OPTIMIZERS
 from simtreino.core.schedules import SCHEDULES
 from simtreino.data.generators import GENERATORS
 from simtreino.scenario import (
-    SCHEMA_VERSION, DataSpec, ExpectSpec, InitSpec, LayerSpec, LossSpec, ModelSpec,
-    OptimizerSpec, Scenario, ScenarioError, ScheduleSpec, Split, TrainingSpec,
+    SCHEMA_VERSION, DataSpec, EarlyStoppingSpec, ExpectSpec, InitSpec, LayerSpec, LossSpec,
+    ModelSpec, OptimizerSpec, RegularizationSpec, Scenario, ScenarioError, ScheduleSpec, Split,
+    TrainingSpec,
     bundled_dir, check_outputs, find_scenario, list_bundled, load_scenario,
     scenario_from_dict, scenario_to_dict,
 )
@@ -858,9 +859,9 @@ seed = 7
 init = { kind = "normal", mean = 0.1, std = 0.2 }
 bias_init = 0.01
 layers = [
-  { units = 8, activation = "leaky_relu", negative_slope = 0.05, init = "he_normal" },
-  { units = 8, activation = "elu", alpha = 0.5, bias_init = -0.1, init = { kind = "uniform", a = -0.3, b = 0.3 } },
-  { units = 4, activation = "relu" },
+  { units = 8, activation = "leaky_relu", negative_slope = 0.05, init = "he_normal", dropout = 0.2 },
+  { units = 8, activation = "elu", alpha = 0.5, bias_init = -0.1, init = { kind = "uniform", a = -0.3, b = 0.3 }, batchnorm = true, residual = true },
+  { units = 4, activation = "relu", batchnorm = true, dropout = 0.5 },
   { units = 3, activation = "softmax", init = { kind = "xavier_normal", gain = 2 } },
 ]
 
@@ -881,10 +882,22 @@ kind = "plateau"
 factor = 0.5
 patience = 3
 
+[regularization]
+l1 = 1e-5
+l2 = 0.0005
+
 [training]
 epochs = 20
 batch_size = 16
 record_every = 5
+clip_grad_norm = 2.5
+clip_grad_value = 1
+
+[training.early_stopping]
+monitor = "val_accuracy"
+patience = 7
+min_delta = 0.001
+restore_best = false
 
 [expect]
 loss_below = 0.3
@@ -894,6 +907,7 @@ val_accuracy_at_least = 0.8
 test_loss_below = 0.5
 test_accuracy_at_least = 0.75
 diverges = false
+stopped_early = false
 """
 
 
@@ -907,14 +921,22 @@ def test_round_trip_with_every_optional_feature(tmp_path):
     assert s.model.layers[1].init == InitSpec("uniform", {"a": -0.3, "b": 0.3})
     assert s.model.layers[3].init == InitSpec("xavier_normal", {"gain": 2.0})
     assert s.optimizer.params["betas"] == (0.8, 0.95)
-    assert s.training == TrainingSpec(20, 16, 5)
+    assert s.training == TrainingSpec(20, 16, 5, 2.5, 1.0, EarlyStoppingSpec(
+        "val_accuracy", 7, 0.001, False))
     assert s.expect.diverges is False and s.expect.test_accuracy_at_least == 0.75
+    assert s.expect.stopped_early is False
+    assert s.regularization == RegularizationSpec(1e-5, 0.0005)
+    assert [(l.dropout, l.batchnorm, l.residual) for l in s.model.layers] == [
+        (0.2, False, False), (0.0, True, True), (0.5, True, False), (0.0, False, False)]
     d = _round_trip(s)
     # nothing machine-specific: the path as written, no resolved path
     assert d["data"]["path"] == "data/d.csv"
     assert str(tmp_path) not in json.dumps(d)
     assert d["optimizer"]["betas"] == [0.8, 0.95]
     assert d["training"]["batch_size"] == 16
+    assert d["regularization"] == {"l1": 1e-5, "l2": 0.0005}
+    assert d["training"]["early_stopping"]["monitor"] == "val_accuracy"
+    assert d["model"]["layers"][1]["residual"] is True and d["expect"]["stopped_early"] is False
 
 
 @pytest.mark.parametrize("kind", list(OPTIMIZERS))
@@ -957,6 +979,9 @@ def test_serialized_defaults_are_complete():
     assert d["data"]["split"] == {"train": 1.0, "val": 0.0, "test": 0.0}
     assert d["training"]["batch_size"] == "full"
     assert "record_every" not in d["training"] and "seed" not in d["data"]
+    # the training craft is off: nothing of it is written
+    assert "regularization" not in d and "early_stopping" not in d["training"]
+    assert not any({"dropout", "batchnorm", "residual"} & set(l) for l in d["model"]["layers"])
 
 
 # ---------------------------------------------------------------------------
@@ -1079,9 +1104,11 @@ def test_docs_document_every_declared_setting(what, name, decl):
 def test_docs_document_every_scenario_key():
     doc = DOCS.read_text(encoding="utf-8")
     from simtreino.scenario import load
+    from simtreino.core.regularization import REGULARIZATION
     keys = (load.TOP_KEYS + load.DATA_COMMON + load.CSV_KEYS + load.MODEL_KEYS
             + load.LAYER_KEYS + load.TRAINING_KEYS + load.EXPECT_KEYS
-            + tuple(k for k, _ in ACTIVATION_PARAM.values()) + ("kind",) + load.RUN_KEYS)
+            + tuple(k for k, _ in ACTIVATION_PARAM.values()) + ("kind",) + load.RUN_KEYS
+            + tuple(REGULARIZATION) + load.EARLY_STOPPING_KEYS)
     for k in keys:
         assert f"| `{k}` |" in doc, k
     for table in load.TABLES:
