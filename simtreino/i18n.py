@@ -41,6 +41,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "state.training": {"en": "training", "pt": "treinando"},
     "state.finished": {"en": "finished", "pt": "concluído"},
     "state.diverged": {"en": "diverged", "pt": "divergiu"},
+    "state.stopped": {"en": "stopped early", "pt": "parada antecipada"},
     "state.compiling": {"en": "compiling kernels (first run only)…",
                         "pt": "compilando os kernels (só na primeira vez)…"},
 
@@ -128,6 +129,30 @@ MESSAGES: dict[str, dict[str, str]] = {
                             "pt": "Cenário {name} carregado"},
     "msg.finished": {"en": "Finished: {epochs} epochs. Press r to reset.",
                      "pt": "Concluído: {epochs} épocas. Tecle r para reiniciar."},
+    "msg.stopped_early": {
+        "en": "Early stopping: no improvement of {monitor} for {wait} epochs; stopped at "
+              "epoch {epoch}, weights of epoch {best_epoch} restored ({monitor} {best}). "
+              "Press r to reset.",
+        "pt": "Parada antecipada: {monitor} não melhorou em {wait} épocas; parou na época "
+              "{epoch}, pesos da época {best_epoch} restaurados ({monitor} {best}). "
+              "Tecle r para reiniciar.",
+    },
+    "msg.stopped_early_kept": {
+        "en": "Early stopping: no improvement of {monitor} for {wait} epochs; stopped at "
+              "epoch {epoch}, weights of the last epoch kept (best: {monitor} {best} at "
+              "epoch {best_epoch}). Press r to reset.",
+        "pt": "Parada antecipada: {monitor} não melhorou em {wait} épocas; parou na época "
+              "{epoch}, pesos da última época mantidos (melhor: {monitor} {best} na época "
+              "{best_epoch}). Tecle r para reiniciar.",
+    },
+    "msg.stopped_early_none": {
+        "en": "Early stopping: no improvement of {monitor} for {wait} epochs; stopped at "
+              "epoch {epoch}, weights of the last epoch kept (no epoch had a finite "
+              "{monitor}). Press r to reset.",
+        "pt": "Parada antecipada: {monitor} não melhorou em {wait} épocas; parou na época "
+              "{epoch}, pesos da última época mantidos (nenhuma época teve {monitor} "
+              "finito). Tecle r para reiniciar.",
+    },
     "msg.terminal_too_small": {
         "en": "This terminal is {w}×{h}; simtreino needs at least {min_w}×{min_h}.",
         "pt": "Este terminal tem {w}×{h}; o simtreino precisa de pelo menos {min_w}×{min_h}.",
@@ -573,8 +598,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "pt": "Inicialize com {new_init}: ela mantém o gradiente do mesmo tamanho de uma camada "
               "para a outra."},
     "diag.exploding_gradients.cure.lr": {
-        "en": "Lower the learning rate to {new_lr} (a tenth).",
-        "pt": "Diminua a taxa de aprendizado para {new_lr} (um décimo)."},
+        "en": "Lower the learning rate to {new_lr} (a tenth), or clip the gradient "
+              "(training.clip_grad_norm).",
+        "pt": "Diminua a taxa de aprendizado para {new_lr} (um décimo) ou recorte o gradiente "
+              "(training.clip_grad_norm)."},
     "diag.vanishing_gradients.title": {"en": "vanishing gradients",
                                        "pt": "desvanecimento do gradiente"},
     "diag.vanishing_gradients.explain": {
@@ -654,8 +681,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "pt": "A perda sobe e desce (em média {amplitude:.3g}) em vez de cair: com taxa de "
               "aprendizado {lr:g} os passos atravessam o vale de um lado para o outro."},
     "diag.lr_too_high.cure": {
-        "en": "Lower the learning rate to {new_lr} (a tenth).",
-        "pt": "Diminua a taxa de aprendizado para {new_lr} (um décimo)."},
+        "en": "Lower the learning rate to {new_lr} (a tenth), or clip the gradient "
+              "(training.clip_grad_norm).",
+        "pt": "Diminua a taxa de aprendizado para {new_lr} (um décimo) ou recorte o gradiente "
+              "(training.clip_grad_norm)."},
     "diag.lr_too_low.title": {"en": "learning rate too low",
                               "pt": "taxa de aprendizado baixa demais"},
     "diag.lr_too_low.explain": {
@@ -680,13 +709,19 @@ MESSAGES: dict[str, dict[str, str]] = {
               "caindo ({loss_at_best:.3g} -> {loss:.3g}): a rede memoriza as amostras de "
               "treinamento em vez de aprender o padrão."},
     "diag.overfitting.cure.data": {
-        "en": "Train on more data (data.n_samples = {new_n_samples}), or use a smaller network.",
-        "pt": "Treine com mais dados (data.n_samples = {new_n_samples}) ou use uma rede menor."},
+        "en": "Train on more data (data.n_samples = {new_n_samples}), use a smaller network, "
+              "penalise large weights ([regularization] l2) or stop early "
+              "([training.early_stopping]).",
+        "pt": "Treine com mais dados (data.n_samples = {new_n_samples}), use uma rede menor, "
+              "penalize pesos grandes ([regularization] l2) ou pare antes "
+              "([training.early_stopping])."},
     "diag.overfitting.cure.epochs": {
-        "en": "Stop at epoch {new_epochs}, where the validation loss was lowest, or use a "
-              "smaller network.",
-        "pt": "Pare na época {new_epochs}, onde a perda de validação foi a menor, ou use uma "
-              "rede menor."},
+        "en": "Stop at epoch {new_epochs}, where the validation loss was lowest (early "
+              "stopping does it for you: [training.early_stopping]), penalise large weights "
+              "([regularization] l2) or use a smaller network.",
+        "pt": "Pare na época {new_epochs}, onde a perda de validação foi a menor (a parada "
+              "antecipada faz isso sozinha: [training.early_stopping]), penalize pesos grandes "
+              "([regularization] l2) ou use uma rede menor."},
     "diag.underfitting.title": {"en": "underfitting", "pt": "underfitting (subajuste)"},
     "diag.underfitting.explain": {
         "en": "The loss stays high and flat: {loss:.3g}, only {progress:.0%} below the loss of a "
@@ -720,6 +755,126 @@ MESSAGES: dict[str, dict[str, str]] = {
     "alerts.banner": {"en": "⚠ {title}: {explanation}  (! for the {n} alert(s) and their cures)",
                       "pt": "⚠ {title}: {explanation}  (! para os {n} alerta(s) e suas curas)"},
     "alerts.cured_name": {"en": "{name} (cure for {title})", "pt": "{name} (cura para {title})"},
+    # ---- training craft in the terminal UI: the form, the header, the network drawing
+    "hyper.regularization": {"en": "regularisation (penalty on the weights)",
+                             "pt": "regularização (penalidade nos pesos)"},
+    "hyper.clipping": {"en": "gradient clipping",
+                       "pt": "recorte do gradiente (gradient clipping)"},
+    "hyper.dropout": {"en": "dropout (hidden layers; 0 = off)",
+                      "pt": "dropout (camadas ocultas; 0 = desligado)"},
+    "hyper.dropout_layer": {"en": "layer {layer}", "pt": "camada {layer}"},
+    "hyper.early_stopping": {"en": "early stopping (watching {monitor})",
+                             "pt": "parada antecipada (early stopping), observando {monitor}"},
+    "doc.l1_penalty": {"en": "L1 penalty: l1 * sum |w| added to the loss",
+                       "pt": "penalidade L1: l1 · Σ|w| somada à perda"},
+    "doc.l2_penalty": {"en": "L2 penalty: l2 * sum w^2 added to the loss",
+                       "pt": "penalidade L2: l2 · Σw² somada à perda"},
+    "doc.clip_grad_norm": {"en": "largest 2-norm of the whole gradient (0: no clipping)",
+                           "pt": "maior norma 2 do gradiente inteiro (0: sem recorte)"},
+    "doc.clip_grad_value": {"en": "largest magnitude of each gradient component (0: off)",
+                            "pt": "maior módulo de cada componente do gradiente (0: desligado)"},
+    "doc.es_patience": {"en": "epochs without improvement before stopping",
+                        "pt": "épocas sem melhora antes de parar"},
+    "doc.es_min_delta": {"en": "smallest change that counts as an improvement",
+                         "pt": "menor mudança que conta como melhora"},
+    "doc.es_restore_best": {"en": "go back to the weights of the best epoch",
+                            "pt": "voltar aos pesos da melhor época"},
+    "doc.dropout": {"en": "probability of zeroing each output in training",
+                    "pt": "probabilidade de zerar cada saída no treinamento"},
+    "header.penalty": {"en": "penalty", "pt": "penalidade"},
+    "header.loss_penalty": {"en": "{loss} (penalty {penalty})",
+                            "pt": "{loss} (penalidade {penalty})"},
+    "panel.clip": {"en": " clipping by norm: |g| {norm} → ×{coef} ",
+                   "pt": " recorte pela norma: |g| {norm} → ×{coef} "},
+    "header.patience": {"en": "patience {wait}/{patience}", "pt": "paciência {wait}/{patience}"},
+    "panel.penalty": {"en": "penalty", "pt": "penalidade"},
+    "net.batchnorm": {"en": "BN", "pt": "BN"},
+    "net.dropout": {"en": "drop {p}", "pt": "drop {p}"},
+    "net.residual": {"en": "+skip", "pt": "+skip"},
+    # ---- training craft in the step-through walk-through (explain, inspector)
+    "explain.pipeline": {"en": "This layer: {steps}. The next layer receives {out}.",
+                         "pt": "Esta camada: {steps}. A próxima camada recebe {out}."},
+    "explain.bn_stats": {
+        "en": "Batch normalisation, between the product and the activation: each unit's mean μ "
+              "and 1/σ = 1/√(var + ε) over the whole batch of {n} samples (biased variance, "
+              "ε = 1e-5); γ and β are learned.",
+        "pt": "Normalização por lotes (batch normalization), entre o produto e a ativação: média "
+              "μ e 1/σ = 1/√(var + ε) de cada neurônio sobre o lote inteiro de {n} amostras "
+              "(variância enviesada, ε = 1e-5); γ e β são aprendidos."},
+    "explain.dropout": {
+        "en": "Dropout p = {p}: each output is zeroed (mask 0) with probability {p}, or kept and "
+              "scaled by 1/(1 − p) (mask {keep}); new masks every step, none in evaluation.",
+        "pt": "Dropout p = {p}: cada saída é zerada (máscara 0) com probabilidade {p}, ou mantida "
+              "e multiplicada por 1/(1 − p) (máscara {keep}); máscaras novas a cada passo, "
+              "nenhuma na avaliação."},
+    "explain.residual": {
+        "en": "Residual connection: the layer's input is added to its output (out = … + in).",
+        "pt": "Conexão residual: a entrada da camada é somada à sua saída (out = … + in)."},
+    "explain.penalty_word": {"en": "penalty", "pt": "penalidade"},
+    "explain.penalty": {
+        "en": "The penalty is on the weights only (not biases, not γ/β); the training loss shown "
+              "is E + penalty (the objective). δ below is of the data loss E; the penalty's "
+              "gradient, {grad}, joins each weight's gradient in the backward pass.",
+        "pt": "A penalidade incide só nos pesos (não nos vieses nem em γ/β); a perda de "
+              "treinamento mostrada é E + penalidade (o objetivo). O δ abaixo é da perda dos "
+              "dados E; o gradiente da penalidade, {grad}, soma-se ao gradiente de cada peso na "
+              "retropropagação."},
+    "explain.penalty_grad": {
+        "en": "Each weight's gradient = the data's part Σₛ δ·in + the penalty's part {grad}.",
+        "pt": "Gradiente de cada peso = parte dos dados Σₛ δ·in + parte da penalidade {grad}."},
+    "explain.bn_bias": {
+        "en": "The bias before batch normalisation gets exactly zero gradient: subtracting the "
+              "batch mean cancels any shift, so b changes nothing (β does its job).",
+        "pt": "O viés antes da normalização por lotes recebe gradiente exatamente zero: subtrair "
+              "a média do lote cancela qualquer deslocamento, então b não muda nada (β faz esse "
+              "papel)."},
+    "explain.bn_grads": {
+        "en": "Batch norm's parameters: ∂E/∂γⱼ = Σₛ ∂E/∂yₛⱼ·ẑₛⱼ and ∂E/∂βⱼ = Σₛ ∂E/∂yₛⱼ "
+              "(∂E/∂y from the page before).",
+        "pt": "Parâmetros da normalização: ∂E/∂γⱼ = Σₛ ∂E/∂yₛⱼ·ẑₛⱼ e ∂E/∂βⱼ = Σₛ ∂E/∂yₛⱼ "
+              "(∂E/∂y vem da página anterior)."},
+    "explain.delta_prev_craft": {
+        "en": "The error sent back to layer {layer}: {steps};  with {fprime}.",
+        "pt": "O erro enviado de volta à camada {layer}: {steps};  com {fprime}."},
+    "explain.skip_share": {"en": "the skip connection's share",
+                           "pt": "a parcela da conexão residual"},
+    "explain.bn_delta": {
+        "en": "Batch norm's backward mixes the samples of the batch: with m₁ = the batch mean of "
+              "∂E/∂y and m₂ = the batch mean of ∂E/∂y·ẑ, δ = ∂E/∂z = γ·(1/σ)·(∂E/∂y − m₁ − ẑ·m₂).",
+        "pt": "A retropropagação da normalização mistura as amostras do lote: com m₁ = média de "
+              "∂E/∂y no lote e m₂ = média de ∂E/∂y·ẑ no lote, δ = ∂E/∂z = "
+              "γ·(1/σ)·(∂E/∂y − m₁ − ẑ·m₂)."},
+    "explain.bn_whole_batch": {"en": "from batch norm's backward, over the whole batch",
+                               "pt": "da retropropagação da normalização, sobre o lote inteiro"},
+    "explain.clip_norm": {
+        "en": "Gradient clipping by norm (torch's clip_grad_norm_): ‖g‖ over all {n} parameters; "
+              "when max_norm/(‖g‖ + 1e-6) < 1 the whole gradient is scaled by it. The update "
+              "below uses the clipped g (∂E/∂w: before clipping).",
+        "pt": "Recorte do gradiente (gradient clipping) pela norma (clip_grad_norm_ do torch): "
+              "‖g‖ sobre todos os {n} parâmetros; quando max_norm/(‖g‖ + 1e-6) < 1 o gradiente "
+              "inteiro é multiplicado por esse fator. A atualização abaixo usa o g recortado "
+              "(∂E/∂w: antes do recorte)."},
+    "explain.clip_none": {"en": "≥ 1: no clipping needed", "pt": "≥ 1: não precisou recortar"},
+    "explain.clip_value": {
+        "en": "Gradient clipping by value (torch's clip_grad_value_): each component of the "
+              "gradient is clamped to [−{v}, {v}]; the update below uses the clamped g (∂E/∂w: "
+              "before clipping).",
+        "pt": "Recorte do gradiente (gradient clipping) por valor (clip_grad_value_ do torch): "
+              "cada componente do gradiente é limitado a [−{v}, {v}]; a atualização abaixo usa o "
+              "g limitado (∂E/∂w: antes do recorte)."},
+    "explain.clamped": {"en": "  clamped: {items}", "pt": "  limitados: {items}"},
+    "explain.clamped_none": {"en": "  no component clamped",
+                             "pt": "  nenhum componente limitado"},
+    "inspector.halted_stopped": {
+        "en": "Early stopping has ended this run: no step left to inspect (b or Esc: back; "
+              "r on the dashboard resets it).",
+        "pt": "A parada antecipada encerrou este treinamento: não há passo para inspecionar "
+              "(b ou Esc: voltar; r no painel reinicia)."},
+    "inspector.halted_diverged": {
+        "en": "The run has diverged: no step left to inspect (b or Esc: back; r on the "
+              "dashboard resets it).",
+        "pt": "O treinamento divergiu: não há passo para inspecionar (b ou Esc: voltar; r no "
+              "painel reinicia)."},
 }
 
 _lang = "en"

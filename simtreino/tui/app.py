@@ -35,6 +35,7 @@ PANEL_SECONDS = {"loss": 0.3, "grads": 0.4, "bands": 0.5, "hists": 0.25, "networ
 DIGIT_VIEWS = ("digits", "mistakes", "confusion", "wimages")
 ORANGE, CYAN, WHITE, GRAY, BLUE = (255, 160, 60), (90, 200, 235), (235, 235, 235), \
     (110, 110, 110), (70, 110, 200)
+PURPLE = (190, 150, 255)
 LAYER_COLORS = [(230, 80, 80), (230, 200, 70), (90, 200, 110), (90, 200, 235), (120, 120, 255),
                 (220, 110, 220)]
 MIN_SIZE = (80, 24)
@@ -74,6 +75,16 @@ KEYS = [
     ("question_mark", "help", "binding.help", True),
     ("q", "quit", "binding.quit", True),
 ]
+
+
+def _stopped_message(es) -> str:
+    """What early stopping did (``Snapshot.early_stop``), as the session says it."""
+    if es is None or not es.stopped_epoch:
+        return ""
+    key = ("stopped_early" if es.restored else "stopped_early_kept" if es.best_epoch
+           else "stopped_early_none")
+    return t("msg." + key, monitor=es.monitor, wait=es.wait, epoch=es.stopped_epoch,
+             best_epoch=es.best_epoch, best=f"{es.best:.4g}")
 
 
 def slug(name: str) -> str:
@@ -225,6 +236,10 @@ class SimtreinoApp(LiveKeys, App):
             series.append(Series(t("panel.training"), h["epoch"], h[key], ORANGE))
             if np.any(np.isfinite(h[val_key])):
                 series.append(Series(t("panel.validation"), h["epoch"], h[val_key], CYAN))
+            pen = h.get("penalty")
+            if not acc and pen is not None and np.any(np.nan_to_num(pen) > 0):
+                # the training loss includes it: drawn apart, its share shows
+                series.append(Series(t("panel.penalty"), h["epoch"], pen, PURPLE))
         plot = self.query_one("#loss", LinePlot)
         plot.log_y = self._log_y and not acc
         plot.set_series(series, title=t("panel.accuracy" if acc else "panel.loss"),
@@ -238,6 +253,11 @@ class SimtreinoApp(LiveKeys, App):
                 series.append(Series(f"{t('panel.layer')} {i}", g[:, 0], g[:, i],
                                      LAYER_COLORS[(i - 1) % len(LAYER_COLORS)]))
         plot = self.query_one("#grads", LinePlot)
+        norm = getattr(view.snapshot, "grad_norm", float("nan"))
+        # clipping by norm: the whole gradient's norm before it, and the factor applied
+        plot.border_subtitle = (t("panel.clip", norm=fmt(norm, ".3g"),
+                                  coef=fmt(view.snapshot.clip_coef, ".3g"))
+                                if np.isfinite(norm) and view.snapshot.step > 0 else "")
         plot.log_y = True
         plot.set_series(series, title=t("panel.grad_norm"), xlabel=t("header.step"))
 
@@ -336,13 +356,15 @@ class SimtreinoApp(LiveKeys, App):
                           "layer": t("col.layer"), "shape": t("col.shape"),
                           "params": t("col.params"), "mean": t("col.mean"),
                           "std": t("col.std"), "norm": t("col.norm"),
-                          "grad": t("col.grad_norm")})
+                          "grad": t("col.grad_norm"), "batchnorm": t("net.batchnorm"),
+                          "dropout": t("net.dropout", p="{p}"), "residual": t("net.residual")})
         label = ""
         if view.sample_values:
             label = t("net.sample_of", i=view.sample_index + 1, n=view.n_train)
         # the architecture is immutable; the numbers come from the view only
         nv.set_network(self.session.trainer.arch, view.snapshot.params,
-                       list(view.sample_values) or None, view.snapshot, label)
+                       list(view.sample_values) or None, view.snapshot, label,
+                       dropout=(getattr(view, "craft", None) or {}).get("dropout"))
 
     def _draw_message(self, view):
         msg = ""
@@ -352,6 +374,9 @@ class SimtreinoApp(LiveKeys, App):
             msg = t("msg.diverged", step=snap.step, what=what, lr=fmt(snap.lr))
         elif view.state == "compiling":
             msg = t("state.compiling")
+        elif view.state == "stopped" and not view.message:
+            # (the session says it as a note; later notes, a save..., come first)
+            msg = _stopped_message(view.snapshot.early_stop) or scenario_description(view.scenario)
         elif view.message:
             args = dict(view.message_args)
             if view.message == "breakpoint_hit":
@@ -365,8 +390,10 @@ class SimtreinoApp(LiveKeys, App):
             msg = scenario_description(view.scenario)
         self.query_one("#message", Static).update(msg)
         self.query_one("#message").set_class(view.state == "diverged", "alert")
+        self.query_one("#message").set_class(view.state == "stopped", "stopped")
         self.query_one("#message").set_class(
-            view.state != "diverged" and not view.message and bool(view.findings), "finding")
+            view.state not in ("diverged", "stopped") and not view.message and bool(view.findings),
+            "finding")
 
     # ------------------------------------------------------------ actions
     def action_epoch(self) -> None:
@@ -449,7 +476,8 @@ class SimtreinoApp(LiveKeys, App):
         v = self.session.view
         self.session.pause()
         screen = HyperparamScreen(v.optimizer, v.hyper, "full" if v.full_batch else v.batch_size,
-                                  v.n_train, v.schedule, v.schedule_params)
+                                  v.n_train, v.schedule, v.schedule_params,
+                                  craft=getattr(v, "craft", None))
         self.push_screen(screen, self._apply_hyper)
 
     def _apply_hyper(self, changes) -> None:

@@ -12,6 +12,7 @@ BADGE_STYLE = {
     "training": "bold black on rgb(80,200,120)",
     "finished": "bold black on rgb(100,160,255)",
     "diverged": "bold white on rgb(200,40,40)",
+    "stopped": "bold black on rgb(190,150,255)",
     "compiling": "bold black on rgb(230,150,60)",
 }
 
@@ -47,13 +48,23 @@ class StatusBar(Static):
         if view.recording:
             line.append("  ● REC", style="bold red")
         second = Text()
-        second.append(f" {t('panel.loss')} {fmt(snap.loss)}")
+        penalty = getattr(snap, "penalty", math.nan)
+        if math.isfinite(penalty) and penalty > 0:
+            # the training loss is the objective: data loss + penalty
+            second.append(f" {t('panel.loss')} " + t("header.loss_penalty", loss=fmt(snap.loss),
+                                                    penalty=fmt(penalty, ".3g")))
+        else:
+            second.append(f" {t('panel.loss')} {fmt(snap.loss)}")
         if math.isfinite(snap.accuracy):
             second.append(f"   {t('panel.accuracy')} {fmt(snap.accuracy, '.3f')}")
         if math.isfinite(snap.val_loss):
             second.append(f"   {t('panel.validation')}: {t('panel.loss')} {fmt(snap.val_loss)}")
             if math.isfinite(snap.val_accuracy):
                 second.append(f"  {t('panel.accuracy')} {fmt(snap.val_accuracy, '.3f')}")
+        es = getattr(snap, "early_stop", None)
+        if es is not None and not es.stopped_epoch:
+            second.append("   " + t("header.patience", wait=es.wait, patience=es.patience),
+                          style="bold" if es.wait else "")
         if view.state == "training":
             second.append(f"   {view.measured_speed:,.0f} {t('header.measured')}", style="dim")
         second.append(f"   {t('header.seed')} {view.seed}", style="dim")

@@ -35,6 +35,18 @@ def value_style(a: float) -> str:
     return f"rgb({level},{level},{int(level * 0.7)})" if a >= 0 else f"rgb({level},{int(level * 0.6)},{int(level * 0.6)})"
 
 
+def _wrap(words: list, width: int) -> list:
+    """``words`` joined by spaces into lines of at most ``width`` cells (a
+    longer word gets a line of its own)."""
+    out = []
+    for w in words:
+        if out and len(out[-1]) + 1 + len(w) <= width:
+            out[-1] += " " + w
+        else:
+            out.append(w)
+    return out
+
+
 class NetworkView(Widget):
     DEFAULT_CSS = """
     NetworkView { height: auto; min-height: 3; }
@@ -46,18 +58,24 @@ class NetworkView(Widget):
         self._picture = Text("")
         self.labels = {"input": "input", "output": "output", "layer": "layer", "shape": "shape",
                        "params": "parameters", "mean": "mean", "std": "std", "norm": "norm",
-                       "grad": "grad norm", "sample": "sample"}
+                       "grad": "grad norm", "sample": "sample", "batchnorm": "BN",
+                       "dropout": "drop {p}", "residual": "+skip"}
+        self._dropout = ()
 
     def set_network(self, arch, theta: np.ndarray, activations: list | None, snapshot=None,
-                    sample_label: str = "") -> None:
+                    sample_label: str = "", dropout=None) -> None:
         """``activations``: the values of one sample at the input and after
-        each layer (None: weights only)."""
+        each layer (None: weights only); ``dropout``: each layer's dropout
+        probability (layers are marked with it, batch norm and a residual
+        connection)."""
+        drop = tuple(float(p) for p in dropout) if dropout is not None else ()
         key = (None if theta is None else theta.tobytes(),
                None if activations is None else tuple(np.asarray(a).tobytes() for a in activations),
-               sample_label, self.size)
+               sample_label, self.size, drop)
         if key == self._key:
             return
         self._key = key
+        self._dropout = drop
         small = max([arch.n_inputs] + [s.n_out for s in arch.layers]) <= MAX_UNITS_DRAWN
         if small and theta is not None:
             self._picture = self._draw(arch, theta, activations, sample_label)
@@ -67,6 +85,22 @@ class NetworkView(Widget):
 
     def render(self):
         return self._picture
+
+    def marks(self, arch, i: int) -> str:
+        """Layer i's extras, compactly: "BN drop 0.2 +skip" (empty: none)."""
+        return " ".join(self._marks(arch, i))
+
+    def _marks(self, arch, i: int) -> list:
+        s = arch.layers[i]
+        out = []
+        if getattr(s, "batchnorm", False):
+            out.append(self.labels["batchnorm"])
+        p = self._dropout[i] if i < len(self._dropout) else 0.0
+        if p > 0:
+            out.append(self.labels["dropout"].format(p=f"{p:g}"))
+        if getattr(s, "residual", False):
+            out.append(self.labels["residual"])
+        return out
 
     def _draw(self, arch, theta, acts, sample_label) -> Text:
         columns = []   # each: (title, [Text lines])
@@ -82,6 +116,12 @@ class NetworkView(Widget):
                 if vals is not None:
                     t.append(f"{vals[j]:+7.3f}", style=value_style(float(vals[j])))
                 lines.append(t)
+            if li > 0:
+                # under the units (row j stays level with row j of W), on as
+                # many lines as it takes not to widen the column
+                room = max([len(name)] + [t.cell_len for t in lines])
+                for text in _wrap(self._marks(arch, li - 1), room):
+                    lines.append(Text(text, style="italic rgb(190,150,255)"))
             columns.append((name, lines))
             if li < len(arch.layers):
                 w = arch.weight(theta, li)
@@ -121,7 +161,9 @@ class NetworkView(Widget):
             table.add_column(col, justify="right")
         for i, s in enumerate(arch.layers):
             st = snapshot.layers[i]
-            table.add_row(f"{i + 1} {s.activation}", f"{s.n_out}×{s.n_in}", f"{s.n_params:,}",
+            marks = self.marks(arch, i)
+            table.add_row(f"{i + 1} {s.activation}" + (f" {marks}" if marks else ""),
+                          f"{s.n_out}×{s.n_in}", f"{s.n_params:,}",
                           f"{st.weight_mean:+.3g}", f"{st.weight_std:.3g}",
                           f"{st.weight_norm:.3g}", f"{st.grad_norm:.3g}")
         return table

@@ -13,7 +13,12 @@ language). Apply returns only what changed, with the keys of the trainer's
 - ``"batch_size"``: an integer >= 1 or ``"full"``;
 - ``"schedule"`` when the kind changed, then ``"schedule.<param>"`` for the
   parameters that differ from the new kind's defaults (same kind: from the
-  current values).
+  current values);
+- the training craft, when the screen is given it (``craft``, as
+  ``LiveView.craft``): ``"l1"``, ``"l2"``, ``"clip_grad_norm"``,
+  ``"clip_grad_value"``, ``"dropout.<layer>"`` (hidden layers, 0-based) and,
+  when early stopping is on in the run, ``"early_stopping.patience"`` and
+  ``"early_stopping.min_delta"``: each when it differs from the value in force.
 """
 
 import re
@@ -30,6 +35,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
 
 from simtreino.core.hyper import Hyper
 from simtreino.core.optimizers import OPTIMIZERS
+from simtreino.core.regularization import CLIPPING, DROPOUT, EARLY_STOPPING, REGULARIZATION
 from simtreino.core.schedules import SCHEDULES
 from simtreino.i18n import doc_text, expected_text, get_lang, t
 
@@ -106,6 +112,44 @@ def _defaults(decl: dict) -> dict:
     return {k: h.default for k, h in decl.items()}
 
 
+# early-stopping settings that can change mid-run (restore_best is decided at the start)
+LIVE_EARLY_STOPPING = ("patience", "min_delta")
+
+
+def craft_fields(craft: dict | None) -> dict:
+    """The live-editable training craft of ``craft`` (``LiveView.craft``:
+    l1, l2, clip_grad_norm, clip_grad_value, dropout per layer, early_stopping
+    or None) as {set_hyper key: (Hyper, value in force)}, in the form's order:
+    penalties, clipping, dropout of each hidden layer (not the output layer),
+    then early stopping's patience and min_delta when it is on."""
+    if not craft:
+        return {}
+    out = {}
+    for decl in (REGULARIZATION, CLIPPING):
+        for name, h in decl.items():
+            out[name] = (h, _checked(h, craft.get(name, h.default)))
+    drops = list(craft.get("dropout") or ())
+    for i, p in enumerate(drops[:-1]):
+        out[f"dropout.{i}"] = (DROPOUT, _checked(DROPOUT, p))
+    es = craft.get("early_stopping")
+    if es:
+        for name in LIVE_EARLY_STOPPING:
+            h = EARLY_STOPPING[name]
+            out[f"early_stopping.{name}"] = (h, _checked(h, es.get(name, h.default)))
+    return out
+
+
+def _checked(h: Hyper, v):
+    try:
+        return h.check(float(v) if h.type == "float" and isinstance(v, int) else v)
+    except ValueError:
+        return v
+
+
+def _craft_fid(key: str) -> str:
+    return "c-" + key.replace(".", "-")
+
+
 def _same(a, b) -> bool:
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
         return tuple(a) == tuple(b)
@@ -116,7 +160,9 @@ def _same(a, b) -> bool:
 
 class HyperparamScreen(ModalScreen[dict | None]):
     """``HyperparamScreen(optimizer, hyper, batch_size, n_train, schedule,
-    schedule_params)``; dismisses with the dict of changed settings, or None."""
+    schedule_params, craft=None)``; dismisses with the dict of changed
+    settings, or None. ``craft``: ``LiveView.craft`` (the penalties,
+    clipping, dropout and early stopping in force); None: no such part."""
 
     BINDINGS = [
         Binding("escape", "cancel", "binding.cancel", key_display="Esc"),
@@ -227,7 +273,7 @@ class HyperparamScreen(ModalScreen[dict | None]):
 
     def __init__(self, optimizer: str, hyper: dict, batch_size, n_train: int,
                  schedule: str = "constant", schedule_params: dict | None = None, *,
-                 name=None, id=None, classes=None):
+                 craft: dict | None = None, name=None, id=None, classes=None):
         super().__init__(name=name, id=id, classes=classes)
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {optimizer!r}")
@@ -240,6 +286,8 @@ class HyperparamScreen(ModalScreen[dict | None]):
         self.n_train = int(n_train)
         self.schedule = schedule
         self.schedule_params = _normalise(SCHEDULES[schedule][1], schedule_params or {})
+        self.craft = craft_fields(craft)
+        self.monitor = ((craft or {}).get("early_stopping") or {}).get("monitor", "val_loss")
         self._shown = {"opt": optimizer, "sched": schedule}
         self.errors: dict[str, str] = {}
         from . import localize_bindings
@@ -272,6 +320,7 @@ class HyperparamScreen(ModalScreen[dict | None]):
                     allow_blank=False, compact=True, id="schedule", classes="hp-control"))
                 with Vertical(id="sched-fields", classes="hp-fields"):
                     yield from self._schedule_rows(self.schedule)
+                yield from self._craft_rows()
             yield Static("", id="hp-status")
             yield Static(t("hyper.keys_hint"), id="hp-hint")
             with Horizontal(id="hp-buttons"):
@@ -315,6 +364,31 @@ class HyperparamScreen(ModalScreen[dict | None]):
         for name, h in decl.items():
             yield self._field("sched", name, h, base[name])
 
+    def _craft_rows(self):
+        """The regularisation part: penalties, clipping, dropout, early stopping."""
+        if not self.craft:
+            return
+        sections = [("hyper.regularization", lambda k: k in REGULARIZATION),
+                    ("hyper.clipping", lambda k: k in CLIPPING),
+                    ("hyper.dropout", lambda k: k.startswith("dropout.")),
+                    ("hyper.early_stopping", lambda k: k.startswith("early_stopping."))]
+        for title, belongs in sections:
+            keys = [k for k in self.craft if belongs(k)]
+            if not keys:
+                continue
+            yield Static(t(title, monitor=self.monitor), classes="hp-section")
+            for i, key in enumerate(keys):
+                h, value = self.craft[key]
+                doc = doc_text(h.doc)
+                if key.startswith("dropout."):
+                    name = t("hyper.dropout_layer", layer=int(key.split(".")[1]) + 1)
+                    doc = doc if i == 0 else ""     # the same text on every layer: once
+                else:
+                    name = key.split(".")[-1]
+                control = Input(format_value(value, h), compact=True, id=f"f-{_craft_fid(key)}",
+                                classes="hp-control")
+                yield self._row(_craft_fid(key), name, doc, control)
+
     def on_mount(self) -> None:
         self.validate()
         self.query_one("#f-lr", Input).focus()   # the setting most often changed
@@ -341,6 +415,8 @@ class HyperparamScreen(ModalScreen[dict | None]):
                 yield f"opt-{name}", name, h
         for name, h in SCHEDULES[self._kind("schedule", self.schedule)][1].items():
             yield f"sched-{name}", f"schedule.{name}", h
+        for key, (h, _) in self.craft.items():
+            yield _craft_fid(key), key, h
 
     def read(self) -> tuple[dict, dict]:
         """(values by result key, errors by field id) of the form as it is."""
@@ -399,6 +475,9 @@ class HyperparamScreen(ModalScreen[dict | None]):
             key = f"schedule.{name}"
             if key in values and not _same(values[key], sbase[name]):
                 out[f"schedule.{name}"] = values[f"schedule.{name}"]
+        for key, (_, value) in self.craft.items():
+            if key in values and not _same(values[key], value):
+                out[key] = values[key]
         return out
 
     # -- events ------------------------------------------------------------------

@@ -54,6 +54,7 @@ class InspectorScreen(Screen):
         self._seen = session.view.inspection_id
         self._seen_check = session.view.gradcheck_id
         self._data = None
+        self._pending = True      # a step was asked for and has not arrived
         localize_bindings(self)
 
     def compose(self) -> ComposeResult:
@@ -74,8 +75,14 @@ class InspectorScreen(Screen):
         if v.inspection_id != self._seen and v.inspection is not None:
             self._seen = v.inspection_id
             self._data = v.inspection
+            self._pending = False
             self.page = 0
             self._show()
+        elif self._pending and v.state in ("stopped", "diverged") and \
+                getattr(self.session.trainer, "halted", False):
+            # early stopping (or divergence) ended the run: no step will come
+            self._pending = False
+            self.query_one("#ins-title", Static).update(t("inspector.halted_" + v.state))
         if v.gradcheck_id != self._seen_check and v.gradcheck is not None:
             self._seen_check = v.gradcheck_id
             text = Text()
@@ -149,6 +156,7 @@ class InspectorScreen(Screen):
         self._show()
 
     def action_next_step(self) -> None:
+        self._pending = True
         self.query_one("#ins-check").display = False
         self.session.inspect_step()
 
