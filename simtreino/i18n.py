@@ -754,6 +754,11 @@ MESSAGES: dict[str, dict[str, str]] = {
                         "pt": "Tecle c para treinar uma cópia desta execução com a cura aplicada."},
     "alerts.banner": {"en": "⚠ {title}: {explanation}  (! for the {n} alert(s) and their cures)",
                       "pt": "⚠ {title}: {explanation}  (! para os {n} alerta(s) e suas curas)"},
+    "alerts.cured_description": {
+        "en": "A copy of \"{name}\" with the cure for {title} applied: {cure} Everything else "
+              "is as it was; r resets, and the picker (o) goes back to the original.",
+        "pt": "Uma cópia de \"{name}\" com a cura para {title} aplicada: {cure} Todo o resto "
+              "ficou igual; r reinicia, e o seletor (o) volta ao original."},
     "alerts.cured_name": {"en": "{name} (cure for {title})", "pt": "{name} (cura para {title})"},
     # ---- training craft in the terminal UI: the form, the header, the network drawing
     "hyper.regularization": {"en": "regularisation (penalty on the weights)",

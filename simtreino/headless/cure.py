@@ -67,10 +67,13 @@ def _set(d: dict, key: str, value) -> None:
     node[last] = copy.deepcopy(value)
 
 
-def apply_cure(scenario, cure: dict, *, name: str | None = None):
+def apply_cure(scenario, cure: dict, *, name: str | None = None,
+               description: str | None = None):
     """A new, validated scenario: ``scenario`` with ``cure`` applied (and
-    renamed to ``name`` when given). Raises CureError for a key that names
-    nothing, ``ScenarioError`` when the changed scenario is not valid."""
+    renamed to ``name``, described by ``description`` -- in both languages'
+    fields: the old text describes the problem, not the copy -- when
+    given). Raises CureError for a key that names nothing,
+    ``ScenarioError`` when the changed scenario is not valid."""
     d = scenario.to_dict()
     d.pop("runs", None)                        # a cure applies to one run
     for key, value in cure.items():
@@ -86,6 +89,8 @@ def apply_cure(scenario, cure: dict, *, name: str | None = None):
         _set(d, key, value)
     if name is not None:
         d["name"] = name
+    if description is not None:
+        d["description"] = d["description_pt"] = description
     # the copy is not asked to show the problem the cure removes
     d.get("expect", {}).pop("diagnoses", None)
     label = f"{scenario.source or scenario.name} (cure)"

@@ -430,7 +430,10 @@ class SimtreinoApp(LiveKeys, App):
         base = self.session.run_scenario
         try:
             cured = apply_cure(base, finding.cure,
-                               name=t("alerts.cured_name", name=base.name, title=finding.title()))
+                               name=t("alerts.cured_name", name=base.name, title=finding.title()),
+                               description=t("alerts.cured_description", name=base.name,
+                                             title=finding.title(),
+                                             cure=finding.suggestion()))
         except (CureError, ScenarioError) as e:
             self.notify(str(e), severity="error")
             return

@@ -10,13 +10,13 @@ import pytest
 from textual.widgets import Input, Static
 
 from simtreino import i18n
-from simtreino.api import load_scenario
 from simtreino.core.regularization import R_L2
 from simtreino.headless.explain import fmt
-from simtreino.tui.app import SimtreinoApp
 from simtreino.tui.header import StatusBar
 from simtreino.tui.network_view import NetworkView
 from simtreino.tui.screens import HyperparamScreen
+
+from test_app import drive as app_drive
 
 SIZE = (120, 36)
 
@@ -72,18 +72,7 @@ def scenario_file(tmp_path, monitor="val_loss", patience=5, min_delta=0.0):
 
 
 def drive(script, path, lang="en"):
-    async def main():
-        i18n.set_lang(lang)
-        app = SimtreinoApp(load_scenario(path), autoplay=False)
-        try:
-            async with app.run_test(size=SIZE) as pilot:
-                await pilot.pause()
-                app.session.wait_idle()
-                await script(pilot, app)
-        finally:
-            i18n.set_lang("en")
-        return app
-    return asyncio.run(main())
+    return app_drive(script, str(path), size=SIZE, lang=lang)
 
 
 async def press(pilot, app, *keys):
