@@ -249,8 +249,11 @@ class SimtreinoApp(LiveKeys, App):
         g = view.grad_norms
         series = []
         if len(g):
+            deep = g.shape[1] > 4
             for i in range(1, g.shape[1]):
-                series.append(Series(f"{t('panel.layer')} {i}", g[:, 0], g[:, i],
+                # deep networks: "layer 1, 2, 3 ..." so every colour is named
+                label = str(i) if deep and i > 1 else f"{t('panel.layer')} {i}"
+                series.append(Series(label, g[:, 0], g[:, i],
                                      LAYER_COLORS[(i - 1) % len(LAYER_COLORS)]))
         plot = self.query_one("#grads", LinePlot)
         norm = getattr(view.snapshot, "grad_norm", float("nan"))
