@@ -99,7 +99,8 @@ MSG = {
     "sample": "walk through batch row I only (0-based; gradients stay of the whole batch)",
     "format": "output format (default text)",
     "eps": "finite-difference step (default: 1e-6 for float64, 1e-3 for float32)",
-    "max_params": "check a seeded random sample of N parameters in larger networks",
+    "max_params": "check a seeded random sample of N parameters (default: all of them up to "
+                  "2,000; a sample of 2,000 in larger networks)",
     "all_rows": "print every checked parameter, not only the worst ones",
     "sample_value": "expected an integer >= 0, got {value!r}",
     "steps": "race scenarios: run this many steps instead of the scenario's",
@@ -554,12 +555,12 @@ def cmd_surface(args) -> int:
 
 
 def cmd_gradcheck(args) -> int:
-    from simtreino.analysis.gradcheck import gradient_check
+    from simtreino.analysis.gradcheck import DEFAULT_SAMPLE, gradient_check
     from simtreino.headless.explain import gradcheck_report, trainer_before
 
     try:
         _, tr = trainer_before(args.scenario, step=args.step, init_params=args.init_params)
-        gc = gradient_check(tr, eps=args.eps, max_params=args.max_params)
+        gc = gradient_check(tr, eps=args.eps, max_params=args.max_params or DEFAULT_SAMPLE)
     except ValueError as e:
         raise UsageError(str(e)) from None
     for line, _ in gradcheck_report(gc, show_all=args.all):

@@ -79,6 +79,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "panel.layers": {"en": "layer summary", "pt": "resumo das camadas"},
     "panel.messages": {"en": "messages", "pt": "mensagens"},
     "panel.no_data": {"en": "no data yet", "pt": "ainda sem dados"},
+    "panel.log_fallback": {"en": "log scale: no positive values, linear",
+                           "pt": "escala log: nenhum valor positivo, linear"},
 
     # -- layer summary columns and layer names -------------------------------
     "col.layer": {"en": "layer", "pt": "camada"},
@@ -456,8 +458,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "explain.chain_check": {"en": "Backpropagation gives ∂E/∂w¹₁₁ = {value}: the same number.",
                             "pt": "A retropropagação dá ∂E/∂w¹₁₁ = {value}: o mesmo número."},
     "gradcheck.title": {
-        "en": "Gradient check of step {step}: {checked} of {total} parameters, central differences (eps {eps}), {dtype}",
-        "pt": "Verificação do gradiente do passo {step}: {checked} de {total} parâmetros, diferenças centrais (eps {eps}), {dtype}"},
+        "en": "Gradient check of step {step}: {checked} of {total} parameters{sample}, central differences in float64 (eps {eps}), {dtype} network",
+        "pt": "Verificação do gradiente do passo {step}: {checked} de {total} parâmetros{sample}, diferenças centrais em float64 (eps {eps}), rede {dtype}"},
+    "gradcheck.sample": {"en": " (a seeded random sample)", "pt": " (uma amostra aleatória com semente)"},
     "gradcheck.head": {"en": "parameter  backprop  finite diff.  rel. error",
                        "pt": "parâmetro  retroprop.  dif. finitas  erro rel."},
     "gradcheck.worst": {"en": "the {n} largest relative errors:",
@@ -525,7 +528,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "binding.zoom_in": {"en": "Narrower", "pt": "Mais estreito"},
     "binding.contours": {"en": "Contour lines", "pt": "Curvas de nível"},
     "binding.surface_full": {"en": "Loss surface, full screen", "pt": "Superfície de perda em tela cheia"},
-    "binding.panel_view": {"en": "Surface / weights over time", "pt": "Superfície / pesos ao longo do tempo"},
+    "binding.panel_view": {"en": "Surface / weights over time (short terminal: gradient norms too)",
+                           "pt": "Superfície / pesos ao longo do tempo (terminal baixo: normas do gradiente também)"},
     "binding.next_run": {"en": "Next run (scenarios comparing runs)",
                          "pt": "Próxima execução (cenários que comparam execuções)"},
     "msg.run_selected": {"en": "Showing run {label}; the loss panel draws every run",
@@ -950,6 +954,16 @@ def t(key: str, **kw) -> str:
 def placeholders(text: str) -> set:
     """The names of the ``str.format`` fields in ``text``."""
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def scenario_name(scenario, lang: str | None = None) -> str:
+    """The scenario's name in ``lang`` (default: the current language):
+    ``name_pt`` when Portuguese is asked and it is not empty."""
+    if (lang or _lang) == "pt":
+        pt = getattr(scenario, "name_pt", "") or ""
+        if pt.strip():
+            return pt
+    return getattr(scenario, "name", "") or ""
 
 
 def scenario_description(scenario, lang: str | None = None) -> str:

@@ -463,6 +463,25 @@ class Trainer:
         acc = correct / len(split) if len(split.labels) else math.nan
         return float(loss), acc
 
+    def loss_probe(self, dtype=np.float64) -> "Trainer":
+        """A new trainer in ``dtype`` on the same network, data and settings,
+        at this one's parameters, with its batch-norm statistics and its last
+        step's dropout masks: for evaluating the same loss in higher
+        precision (finite differences of a float32 network are mostly
+        float32 rounding; in float64 they measure the gradient). Values are
+        widened exactly, so the float64 loss is the float32 network's own
+        function, computed without its rounding."""
+        t = Trainer(self.arch, self.theta.astype(dtype), self.train, self.val,
+                    loss=self.loss_name, loss_param=self.loss_param, threshold=self.threshold,
+                    optimizer=self.optimizer, hyper=self.hyper,
+                    batch_size=None if self.full_batch else self.batch_size, seed=self.seed)
+        t.reg[...] = self.reg            # penalties, clipping, batch-norm eps
+        t.drop_p[...] = self.drop_p
+        t.bn_run[...] = self.bn_run
+        t.bn_stats[...] = self.bn_stats
+        t.bufs[E.B_MASK][...] = self.bufs[E.B_MASK]
+        return t
+
     def batch_loss(self, split: SplitArrays) -> float:
         """The training-mode loss of the last step's batch at the current
         parameters: batch-norm statistics of this batch, the last step's

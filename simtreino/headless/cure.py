@@ -88,7 +88,7 @@ def apply_cure(scenario, cure: dict, *, name: str | None = None,
                     layer.pop(setting, None)
         _set(d, key, value)
     if name is not None:
-        d["name"] = name
+        d["name"] = d["name_pt"] = name
     if description is not None:
         d["description"] = d["description_pt"] = description
     # the copy is not asked to show the problem the cure removes

@@ -1237,6 +1237,7 @@ def gradcheck_report(gc, show_all: bool = False) -> list[tuple[str, bool]]:
     """A gradient check as lines of text, each with whether it flags a
     disagreement (the ``gradcheck`` command and the inspector print these)."""
     out = [(t("gradcheck.title", step=gc.step, checked=gc.n_checked, total=gc.n_params,
+              sample=t("gradcheck.sample") if gc.sampled else "",
               eps=f"{gc.eps:g}", dtype=gc.dtype), False)]
     if show_all or gc.n_checked <= 2 * GRADCHECK_WORST:
         positions = range(gc.n_checked)

@@ -64,7 +64,8 @@ _FLAG = Hyper(None, type="bool")
 _BATCHNORM = Hyper(False, type="bool", doc="batch normalisation before the activation")
 _RESIDUAL = Hyper(False, type="bool", doc="add the layer's input to its output")
 
-TOP_KEYS = ("schema_version", "kind", "name", "description", "description_pt", "seed", "dtype")
+TOP_KEYS = ("schema_version", "kind", "name", "name_pt", "description", "description_pt",
+            "seed", "dtype")
 KINDS = ("network", "race")
 TABLES = ("data", "model", "loss", "optimizer", "schedule", "regularization", "training",
           "expect", "runs")
@@ -380,6 +381,7 @@ class _Loader:
         name = self.string(d, "name", "", required=True, nonempty=True, known=TOP_KEYS + TABLES)
         description = self.string(d, "description", "")
         description_pt = self.string(d, "description_pt", "")
+        name_pt = self.string(d, "name_pt", "")
         seed = self.hyper(d, "seed", "", _SEED)
         dtype = self.choice(d, "dtype", "", DTYPES, default="float64")
 
@@ -396,7 +398,7 @@ class _Loader:
         s = Scenario(
             name=name, description=description, seed=seed, dtype=dtype, data=data,
             model=model, loss=loss, optimizer=optimizer, schedule=schedule,
-            training=training, expect=expect, description_pt=description_pt,
+            training=training, expect=expect, description_pt=description_pt, name_pt=name_pt,
             schema_version=SCHEMA_VERSION, source=self.source, runs=runs,
             regularization=regularization,
         )

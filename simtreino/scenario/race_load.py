@@ -17,7 +17,7 @@ from .errors import one_of, show
 from .schema import (SCHEMA_VERSION, OptimizerSpec, RaceScenario, RacerExpect, RacerSpec,
                      SurfaceSpec)
 
-RACE_TOP_KEYS = ("schema_version", "kind", "name", "description", "description_pt")
+RACE_TOP_KEYS = ("schema_version", "kind", "name", "name_pt", "description", "description_pt")
 RACE_TABLES = ("surface", "training", "racers")
 SURFACE_KEYS = ("function", "start", "domain", "scale")
 RACE_TRAINING_KEYS = ("steps", "record_every")
@@ -53,12 +53,14 @@ def race_from_dict(ld, d: dict) -> RaceScenario:
     name = ld.string(d, "name", "", required=True, nonempty=True, known=known)
     description = ld.string(d, "description", "")
     description_pt = ld.string(d, "description_pt", "")
+    name_pt = ld.string(d, "name_pt", "")
     surface = _surface(ld, ld.table(d, "surface", "", True))
     steps, record_every = _training(ld, ld.table(d, "training", "", True))
     racers = _racers(ld, d, surface.function)
     return RaceScenario(name=name, description=description, surface=surface, steps=steps,
                         racers=racers, record_every=record_every,
-                        description_pt=description_pt, schema_version=SCHEMA_VERSION,
+                        description_pt=description_pt, name_pt=name_pt,
+                        schema_version=SCHEMA_VERSION,
                         source=ld.source)
 
 

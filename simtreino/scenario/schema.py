@@ -147,6 +147,7 @@ class Scenario:
     training: TrainingSpec
     expect: ExpectSpec = ExpectSpec()
     description_pt: str = ""
+    name_pt: str = ""                     # the name in Portuguese ("" : the name)
     schema_version: int = SCHEMA_VERSION
     source: Path | None = None           # the file it came from
     kind: str = "network"                # "race" files give a RaceScenario
@@ -213,6 +214,7 @@ class RaceScenario:
     racers: tuple[RacerSpec, ...]
     record_every: int | None = None       # trace records every k steps (None: 1)
     description_pt: str = ""
+    name_pt: str = ""                     # the name in Portuguese ("" : the name)
     seed: int = 0                         # races are deterministic; kept for traces
     schema_version: int = SCHEMA_VERSION
     source: Path | None = None

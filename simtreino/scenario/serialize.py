@@ -94,6 +94,7 @@ def scenario_to_dict(s: Scenario) -> dict:
     return {
         "schema_version": s.schema_version,
         "name": s.name,
+        "name_pt": s.name_pt,
         "description": s.description,
         "description_pt": s.description_pt,
         "seed": s.seed,
@@ -145,6 +146,7 @@ def race_to_dict(s) -> dict:
         "schema_version": s.schema_version,
         "kind": "race",
         "name": s.name,
+        "name_pt": s.name_pt,
         "description": s.description,
         "description_pt": s.description_pt,
         "surface": {"function": s.surface.function, "start": list(s.surface.start),

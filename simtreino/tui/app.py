@@ -18,11 +18,12 @@ from textual.css.query import NoMatches
 from textual.widgets import ContentSwitcher, Footer, Static
 
 from simtreino.headless.session import LiveSession
-from simtreino.i18n import scenario_description, t
+from simtreino.i18n import scenario_description, scenario_name, t
 
 from .header import StatusBar, fmt
 from .live_keys import KEY_DISPLAY, LiveKeys  # noqa: F401  (KEY_DISPLAY: re-exported)
 from .network_view import NetworkView
+from .texts import plot_texts
 from .widgets import (ConfusionMatrix, DigitStrip, Heatmap, Histogram, LinePlot, Series,
                       WeightImages)
 
@@ -39,6 +40,12 @@ PURPLE = (190, 150, 255)
 LAYER_COLORS = [(230, 80, 80), (230, 200, 70), (90, 200, 110), (90, 200, 235), (120, 120, 255),
                 (220, 110, 220)]
 MIN_SIZE = (80, 24)
+# Below this many rows the left column shows two panels, not three: at 36
+# rows a deep network's layer table leaves 21, and three panels of 7 rows
+# would draw their curves in two text rows (the lesson's gradient norms
+# would merge into one band). Key v then cycles the second panel.
+MIN_LEFT_ROWS_FOR_THREE = 24
+LEFT_VIEWS = ("grads", "lsurface", "bands")
 # runs compared in one scenario ([[runs]]): one colour each, validation paler
 RUN_COLORS = [ORANGE, CYAN, (230, 80, 80), (120, 220, 120), (200, 120, 255), (240, 220, 90)]
 
@@ -109,6 +116,9 @@ class SimtreinoApp(LiveKeys, App):
         self._show_accuracy = False
         # the third panel on the left: the loss surface, or (key v) weights over time
         self._show_surface = True
+        # a short terminal: two panels on the left, the second one of LEFT_VIEWS
+        self._compact = False
+        self._compact_view = "grads"
         self.bind_keys()
 
     # ------------------------------------------------------------ layout
@@ -116,14 +126,14 @@ class SimtreinoApp(LiveKeys, App):
         yield StatusBar(id="status")
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield LinePlot(id="loss")
-                yield LinePlot(id="grads")
+                yield LinePlot(id="loss", **plot_texts())
+                yield LinePlot(id="grads", **plot_texts())
                 yield Heatmap(id="lsurface", xlabel="α", ylabel="β",
                               no_data_text=t("surface.computing"))
-                yield LinePlot(id="bands")
+                yield LinePlot(id="bands", **plot_texts())
             with Vertical(id="right"):
-                yield Heatmap(id="field")
-                yield LinePlot(id="curve")
+                yield Heatmap(id="field", no_data_text=t("panel.no_data"))
+                yield LinePlot(id="curve", **plot_texts())
                 with ContentSwitcher(id="digits-panel", initial=DIGIT_VIEWS[0]):
                     yield DigitStrip(id="digits", no_data_text=t("panel.no_data"),
                                      too_small_text=t("digits.too_small"))
@@ -138,8 +148,8 @@ class SimtreinoApp(LiveKeys, App):
                                        no_data_text=t("panel.no_data"),
                                        too_small_text=t("digits.too_small"))
                 with Horizontal(id="hists"):
-                    yield Histogram(id="whist")
-                    yield Histogram(id="ghist")
+                    yield Histogram(id="whist", no_data_text=t("panel.no_data"))
+                    yield Histogram(id="ghist", no_data_text=t("panel.no_data"))
         yield NetworkView(id="network")
         yield Static("", id="message")
         yield Static("", id="toosmall")
@@ -166,11 +176,28 @@ class SimtreinoApp(LiveKeys, App):
         self.query_one("#curve").display = n == 1
         self.query_one("#digits-panel").display = images
 
+    def _left_panels(self) -> set:
+        """The ids of the panels under the loss curves."""
+        if self._compact:
+            return {self._compact_view}
+        return {"grads", "lsurface" if self._show_surface else "bands"}
+
     def _show_left_panel(self) -> None:
-        self.query_one("#lsurface").display = self._show_surface
-        self.query_one("#bands").display = not self._show_surface
-        if self._show_surface:
+        shown = self._left_panels()
+        for wid in LEFT_VIEWS:
+            self.query_one("#" + wid).display = wid in shown
+        if "lsurface" in shown:
             self.session.watch_surface(True)
+
+    def _fit_left_column(self) -> None:
+        """Two panels on the left when three would be too short to read."""
+        rows = self.query_one("#left").size.height
+        compact = 0 < rows < MIN_LEFT_ROWS_FOR_THREE
+        if compact != self._compact:
+            self._compact = compact
+            self._show_left_panel()
+            self._drawn.pop("version", None)
+            self._drawn.pop("lsurface", None)
 
     def on_unmount(self) -> None:
         self.session.close()
@@ -192,6 +219,9 @@ class SimtreinoApp(LiveKeys, App):
             pass   # the timer fired while the app was closing
 
     def _redraw(self) -> None:
+        # the network view's height (and so the left column's) is known only
+        # after a layout, and changes with the terminal: checked every frame
+        self._fit_left_column()
         view = self.session.view
         if self._drawn.get("version") == view.version:
             return
@@ -330,7 +360,8 @@ class SimtreinoApp(LiveKeys, App):
 
     def _draw_surface(self, view):
         state = view.surface
-        if state is None or not self._show_surface or self._drawn.get("lsurface") is state:
+        if (state is None or "lsurface" not in self._left_panels()
+                or self._drawn.get("lsurface") is state):
             return
         self._drawn["lsurface"] = state
         from .screens.surface import draw_surface
@@ -414,7 +445,12 @@ class SimtreinoApp(LiveKeys, App):
         self.redraw()
 
     def action_panel(self) -> None:
-        self._show_surface = not self._show_surface
+        if self._compact:
+            i = LEFT_VIEWS.index(self._compact_view)
+            self._compact_view = LEFT_VIEWS[(i + 1) % len(LEFT_VIEWS)]
+            self._show_surface = self._compact_view != "bands"
+        else:
+            self._show_surface = not self._show_surface
         self._show_left_panel()
         self._drawn.pop("version", None)
         self._drawn.pop("lsurface", None)
@@ -433,8 +469,9 @@ class SimtreinoApp(LiveKeys, App):
         base = self.session.run_scenario
         try:
             cured = apply_cure(base, finding.cure,
-                               name=t("alerts.cured_name", name=base.name, title=finding.title()),
-                               description=t("alerts.cured_description", name=base.name,
+                               name=t("alerts.cured_name", name=scenario_name(base),
+                                      title=finding.title()),
+                               description=t("alerts.cured_description", name=scenario_name(base),
                                              title=finding.title(),
                                              cure=finding.suggestion()))
         except (CureError, ScenarioError) as e:

@@ -5,7 +5,7 @@ import math
 from rich.text import Text
 from textual.widgets import Static
 
-from simtreino.i18n import t
+from simtreino.i18n import scenario_name, t
 
 BADGE_STYLE = {
     "paused": "bold black on rgb(200,200,80)",
@@ -31,7 +31,7 @@ class StatusBar(Static):
         line = Text()
         badge = t("state.badge_compiling") if view.state == "compiling" else t("state." + view.state)
         line.append(f" {badge} ", style=BADGE_STYLE.get(view.state, "reverse"))
-        line.append(f"  {view.scenario.name}", style="bold")
+        line.append(f"  {scenario_name(view.scenario)}", style="bold")
         sep = ("  ·  ", "dim")
         parts = [
             f"{t('header.epoch')} {snap.epoch}/{view.target_epochs}",

@@ -20,12 +20,13 @@ from textual.css.query import NoMatches
 from textual.widgets import Footer, Static
 
 from simtreino.headless.race_session import RaceSession
-from simtreino.i18n import scenario_description, t
+from simtreino.i18n import scenario_description, scenario_name, t
 
 from .app import MIN_SIZE, slug
 from .live_keys import LiveKeys
 from .screens.help import RACE_PANEL_KEYS
 from .header import BADGE_STYLE, fmt, two_lines
+from .texts import plot_texts
 from .widgets import Heatmap, LinePlot, Series
 
 REDRAW_SECONDS = 1 / 20
@@ -103,8 +104,9 @@ class RaceApp(LiveKeys, App):
         yield Static("", id="race-status")
         with Vertical(id="main"):
             with Horizontal(id="race-top"):
-                yield Heatmap(id="surface", xlabel="x", ylabel="y")
-                yield LinePlot(id="race-loss")
+                yield Heatmap(id="surface", xlabel="x", ylabel="y",
+                              no_data_text=t("panel.no_data"))
+                yield LinePlot(id="race-loss", **plot_texts())
             yield Static("", id="racers")
         yield Static("", id="message")
         yield Static("", id="toosmall")
@@ -154,7 +156,7 @@ class RaceApp(LiveKeys, App):
     def _draw_status(self, view) -> None:
         line = Text()
         line.append(f" {t('state.' + view.state)} ", style=BADGE_STYLE.get(view.state, "reverse"))
-        line.append(f"  {view.scenario.name}", style="bold")
+        line.append(f"  {scenario_name(view.scenario)}", style="bold")
         for part in (t("race.step_of", step=view.step, total=view.steps),
                      t("speed.max") if view.speed is None else t("speed.value", n=view.speed)):
             line.append("  ·  ", style="dim")

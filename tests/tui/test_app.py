@@ -316,6 +316,35 @@ def test_v_swaps_the_loss_surface_and_weights_over_time():
     drive(script)
 
 
+def test_a_short_left_column_shows_two_readable_panels_and_v_cycles_the_second():
+    """A deep network's layer table leaves the left column 21 rows at
+    120x36: the gradient norms get the second panel (its curves need the
+    rows), and v brings the surface and the weights over time in turn."""
+    def shown(app):
+        return [w for w in ("grads", "lsurface", "bands") if app.query_one("#" + w).display]
+
+    async def script(pilot, app):
+        await press(pilot, app, "e")
+        app.redraw()
+        await pilot.pause()
+        assert app.query_one("#left").size.height < 24
+        assert shown(app) == ["grads"]
+        assert app.query_one("#grads").size.height >= 8      # inside its border
+        for want in (["lsurface"], ["bands"], ["grads"]):
+            await press(pilot, app, "v")
+            assert shown(app) == want
+    drive(script, scenario="lesson-vanishing-sigmoid")
+
+    async def tall(pilot, app):
+        await press(pilot, app, "e")
+        app.redraw()
+        await pilot.pause()
+        assert shown(app) == ["grads", "lsurface"]
+        await press(pilot, app, "v")
+        assert shown(app) == ["grads", "bands"]
+    drive(tall, scenario="lesson-vanishing-sigmoid", size=(120, 48))
+
+
 def test_f_shows_the_surface_full_screen_and_its_keys_change_the_slice():
     from simtreino.tui.screens.surface import SurfaceScreen
 

@@ -28,6 +28,8 @@ def test_bundled_scenario_is_complete(name, path):
     assert s.name.strip(), f"{name}: no name"
     assert s.description.strip(), f"{name}: no description"
     assert s.description_pt.strip(), f"{name}: no description_pt"
+    # (xor.toml is the text, and XOR is XOR in Portuguese too)
+    assert s.name_pt.strip() or name == "xor", f"{name}: no name_pt"
     if s.kind == "race":
         # every racer says where it should end (or that it diverges)
         for r in s.racers:

@@ -375,6 +375,6 @@ def test_a_failed_diagnosis_expect_fails_the_run(capsys, tmp_path, monkeypatch, 
 def test_a_cured_copy_gets_its_own_name_and_description():
     s = load_scenario("lesson-vanishing-sigmoid")
     cured = apply_cure(s, {"model.init": "he_uniform"}, name="copy", description="what changed")
-    assert (cured.name, cured.description, cured.description_pt) == (
-        "copy", "what changed", "what changed")
+    assert (cured.name, cured.name_pt, cured.description, cured.description_pt) == (
+        "copy", "copy", "what changed", "what changed")
     assert apply_cure(s, {"model.init": "he_uniform"}).description == s.description

@@ -10,7 +10,8 @@ from simtreino import i18n
 from simtreino.core.optimizers import OPTIMIZERS
 from simtreino.core.schedules import SCHEDULES
 from simtreino.i18n import (LANGS, MESSAGES, default_lang, doc_text, expected_text,
-                            placeholders, scenario_description, set_lang, t)
+                            placeholders, scenario_description, scenario_name, set_lang,
+                            t)
 
 
 @pytest.fixture
@@ -90,6 +91,14 @@ def test_set_lang_refuses_other_languages():
 ])
 def test_default_lang_from_the_locale(env, expected):
     assert default_lang(env) == expected
+
+
+def test_scenario_name():
+    both = SimpleNamespace(name="Three spirals", name_pt="Três espirais")
+    en_only = SimpleNamespace(name="Three spirals", name_pt="")
+    assert scenario_name(both, "pt") == "Três espirais"
+    assert scenario_name(both, "en") == "Three spirals"
+    assert scenario_name(en_only, "pt") == "Three spirals"
 
 
 def test_scenario_description():

@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from simtreino.i18n import scenario_description, t
+from simtreino.i18n import scenario_description, scenario_name, t
 from simtreino.scenario import ScenarioError, find_scenario, list_bundled, load_scenario
 
 # path -> (modification time, Scenario or ScenarioError): each file is read once
@@ -124,7 +124,7 @@ class ScenarioPicker(ModalScreen[str | None]):
     @staticmethod
     def _prompt(name: str, sc) -> Content:
         """One line: the name to type, then the scenario's own title."""
-        title = "" if isinstance(sc, ScenarioError) else (getattr(sc, "name", "") or "")
+        title = "" if isinstance(sc, ScenarioError) else scenario_name(sc)
         head = [(name, "bold")]
         if title and title.lower() != name.lower():
             head += ["  ", (title, "dim italic")]

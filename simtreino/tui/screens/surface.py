@@ -17,6 +17,7 @@ from textual.widgets import Footer, Static
 from simtreino.headless.surface_watch import DIRECTIONS, GRID_SIZES
 from simtreino.i18n import t
 
+from ..texts import plot_texts
 from ..widgets import Heatmap, LinePlot, Series
 from . import localize_bindings
 
@@ -87,7 +88,7 @@ class SurfaceScreen(Screen):
             yield Heatmap(id="surface-map", xlabel="α", ylabel="β",
                           no_data_text=t("surface.computing"))
             with Vertical(id="surface-side"):
-                yield LinePlot(id="surface-line")
+                yield LinePlot(id="surface-line", **plot_texts())
                 yield Static("", id="surface-info")
         yield Footer()
 
