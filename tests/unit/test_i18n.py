@@ -93,20 +93,14 @@ def test_default_lang_from_the_locale(env, expected):
     assert default_lang(env) == expected
 
 
-def test_scenario_name():
-    both = SimpleNamespace(name="Three spirals", name_pt="Três espirais")
-    en_only = SimpleNamespace(name="Three spirals", name_pt="")
-    assert scenario_name(both, "pt") == "Três espirais"
-    assert scenario_name(both, "en") == "Three spirals"
-    assert scenario_name(en_only, "pt") == "Three spirals"
-
-
-def test_scenario_description():
-    both = SimpleNamespace(description="Two inputs", description_pt="Duas entradas")
-    en_only = SimpleNamespace(description="Two inputs", description_pt="")
-    assert scenario_description(both, "pt") == "Duas entradas"
-    assert scenario_description(both, "en") == "Two inputs"
-    assert scenario_description(en_only, "pt") == "Two inputs"
+@pytest.mark.parametrize("field,text", [(scenario_name, "name"),
+                                        (scenario_description, "description")])
+def test_scenario_texts_in_portuguese_fall_back_to_english(field, text):
+    both = SimpleNamespace(**{text: "Two inputs", text + "_pt": "Duas entradas"})
+    en_only = SimpleNamespace(**{text: "Two inputs", text + "_pt": ""})
+    assert field(both, "pt") == "Duas entradas"
+    assert field(both, "en") == "Two inputs"
+    assert field(en_only, "pt") == "Two inputs"
 
 
 def test_every_core_hyperparameter_doc_is_translated(lang):
