@@ -193,7 +193,7 @@ class RaceApp(LiveKeys, App):
         # a thin dotted trail per racer, ● where it is now
         # the first racer on top where paths cross: scenarios list the
         # baseline (plain SGD) first, and its zig-zag is the thing to see
-        hm.set_paths(paths, line_char="·", point_char="·", end_char="●", first_on_top=True)
+        hm.set_paths(paths, point_char=None, end_char="●", first_on_top=True)
 
     def _draw_table(self, view) -> None:
         table = Table(box=None, pad_edge=False, expand=True, show_edge=False)

@@ -5,9 +5,6 @@ The race's worker thread is real; tests wait for it (``wait_idle``) instead
 of sleeping."""
 
 import asyncio
-import os
-import re
-from pathlib import Path
 
 import numpy as np
 from textual.widgets import Static
@@ -23,8 +20,9 @@ from simtreino.tui.app import SimtreinoApp
 from simtreino.tui.race_app import KEYS, RaceApp
 from simtreino.tui.screens import HelpScreen, ScenarioPicker
 
+from snapshot_tools import check_snapshot
+
 SIZE = (120, 36)
-SNAPSHOTS = Path(__file__).parent / "snapshots"
 t = i18n.t
 
 
@@ -372,21 +370,10 @@ def test_portuguese_divergence_text(tmp_path):
 
 
 # ------------------------------------------------------------------ snapshot
-def normalise(svg: str) -> str:
-    # as in test_snapshots.py: Textual names its CSS classes after a hash
-    return re.sub(r"terminal-\d+", "terminal-X", svg)
-
-
 def test_race_snapshot(tmp_path):
     """Refresh with ``SIMTREINO_UPDATE_SNAPSHOTS=1 pytest tests/tui/test_race_app.py``."""
     name = "race-ravine"
     out = tmp_path / f"{name}.svg"
     i18n.set_lang("en")
     launch.screenshot("race-ravine", str(out), epochs=40, size=(120, 36))
-    got = normalise(out.read_text())
-    stored = SNAPSHOTS / f"{name}.svg"
-    if os.environ.get("SIMTREINO_UPDATE_SNAPSHOTS"):
-        stored.write_text(got)
-    assert stored.exists(), f"no stored snapshot {stored}; run with SIMTREINO_UPDATE_SNAPSHOTS=1"
-    assert got == stored.read_text(), (
-        f"{name} looks different from {stored}; render it with `simtreino screenshot` and look")
+    check_snapshot(name, out)

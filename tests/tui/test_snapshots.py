@@ -4,8 +4,6 @@ new picture (``simtreino screenshot …``), and if it is right, refresh the
 stored files with ``SIMTREINO_UPDATE_SNAPSHOTS=1 pytest tests/tui/test_snapshots.py``."""
 
 import asyncio
-import os
-import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,8 @@ import pytest
 from simtreino import i18n
 from simtreino.tui.launch import screenshot
 
-HERE = Path(__file__).parent / "snapshots"
+from snapshot_tools import check_snapshot, colour_distance
+
 CASES = {
     "xor-dashboard": dict(scenario="xor", epochs=150, screen="dashboard", lang="en"),
     "xor-dashboard-pt": dict(scenario="xor", epochs=150, screen="dashboard", lang="pt"),
@@ -43,47 +42,6 @@ CASES = {
                                   screen="dashboard", keys="exclamation_mark", lang="pt",
                                   size=(120, 48)),
 }
-
-
-def normalise(svg: str) -> str:
-    # Textual names its CSS classes after a hash of the render; the picture
-    # is what matters.
-    return re.sub(r"terminal-\d+", "terminal-X", svg)
-
-
-HEX = re.compile(r"#[0-9a-fA-F]{6}\b")
-# A probability drawn as a colour can land one step of 255 apart on another
-# processor: OpenBLAS picks its kernels by CPU, and the last bits of a
-# product differ. Every text and every cell must match; a colour channel
-# may differ by this much.
-COLOUR_TOLERANCE = 3
-
-
-def colour_distance(got: str, want: str) -> int | None:
-    """The largest channel difference between the colours of two SVGs that
-    are otherwise identical; None when anything but a colour differs."""
-    if HEX.sub("#", got) != HEX.sub("#", want):
-        return None
-    worst = 0
-    for a, b in zip(HEX.findall(got), HEX.findall(want)):
-        for i in (1, 3, 5):
-            worst = max(worst, abs(int(a[i:i + 2], 16) - int(b[i:i + 2], 16)))
-    return worst
-
-
-def check_snapshot(name: str, out: Path) -> None:
-    got = normalise(out.read_text())
-    stored = HERE / f"{name}.svg"
-    if os.environ.get("SIMTREINO_UPDATE_SNAPSHOTS"):
-        stored.write_text(got)
-    assert stored.exists(), f"no stored snapshot {stored}; run with SIMTREINO_UPDATE_SNAPSHOTS=1"
-    want = stored.read_text()
-    if got == want:
-        return
-    d = colour_distance(got, want)
-    assert d is not None and d <= COLOUR_TOLERANCE, (
-        f"{name} looks different from {stored} ({'text or layout' if d is None else f'a colour by {d}'}); "
-        "render it with `simtreino screenshot` and look")
 
 
 def test_snapshot_comparison_tolerates_only_small_colour_changes():

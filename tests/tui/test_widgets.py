@@ -259,10 +259,38 @@ def test_heatmap_paths_contours_and_colour_bar():
         col, row = h.cell_of(-1.5, 1.5)
         ch, st = cell(text, col, row)
         assert ch == "•" and rgb(st.color) == (255, 0, 0)
-        assert "·" in text.plain  # the segments between points
+        # the segments between points: braille dots in the path's colour
+        col, row = h.cell_of(-0.5, 0.25)
+        ch, st = cell(text, col, row)
+        assert 0x2800 < ord(ch) <= 0x28FF and rgb(st.color) == (255, 0, 0)
         assert "8" in text.plain  # colour bar top label (max of x^2 + y^2)
 
     run(OneWidget(h), body, size=(60, 20))
+
+
+BRAILLE_ROWS = {"⠉", "⠒", "⠤", "⣀"}      # one row of dots across a cell
+BRAILLE_COLUMNS = {"⡇", "⢸"}             # one column of dots down a cell
+
+
+def test_heatmap_lines_are_braille_dots_along_the_segment():
+    h = Heatmap(show_axes=False)
+
+    async def body(pilot):
+        h.set_field(np.zeros((8, 8)), extent=(0, 10, 0, 10))
+        h.set_paths([(np.array([1.0, 9.0]), np.array([5.2, 5.2]), (255, 0, 0), ""),
+                     (np.array([3.3, 3.3]), np.array([1.0, 4.0]), (0, 255, 0), "")],
+                    point_char=None, end_char="●")
+        await pilot.pause()
+        text = h.render()
+        (c0, r0), (c1, _) = h.cell_of(1.0, 5.2), h.cell_of(9.0, 5.2)
+        across = {cell(text, c, r0)[0] for c in range(c0 + 1, c1)}  # not the ends
+        assert len(across) == 1 and across <= BRAILLE_ROWS, across
+        (c, top), (_, bottom) = h.cell_of(3.3, 4.0), h.cell_of(3.3, 1.0)
+        down = {cell(text, c, r)[0] for r in range(top + 1, bottom)}
+        assert len(down) == 1 and down <= BRAILLE_COLUMNS, down
+        assert rgb(cell(text, c, top + 1)[1].color) == (0, 255, 0)
+
+    run(OneWidget(h), body, size=(40, 20))
 
 
 def test_heatmap_render_is_cached_until_data_or_size_changes():

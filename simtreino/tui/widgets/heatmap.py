@@ -259,7 +259,7 @@ class Heatmap(Widget):
         self._points: list[tuple[np.ndarray, np.ndarray, np.ndarray | None, str]] = []
         self._color_points_by = "class"
         self._paths: list[tuple[np.ndarray, np.ndarray, tuple[int, int, int], str]] = []
-        self._path_chars = ("·", "•", "●")
+        self._path_chars = (None, "•", "●")     # braille lines, see set_paths
         self._first_on_top = False
         # cache
         self._version = 0
@@ -365,15 +365,19 @@ class Heatmap(Widget):
         self._color_points_by = color_by
         self._changed()
 
-    def set_paths(self, paths: Iterable[tuple], *, line_char: str = "·", point_char: str = "•",
-                  end_char: str = "●", first_on_top: bool = False) -> None:
+    def set_paths(self, paths: Iterable[tuple], *, line_char: str | None = None,
+                  point_char: str | None = "•", end_char: str = "●",
+                  first_on_top: bool = False) -> None:
         """Trajectories drawn over the field: ``[(xs, ys, (r, g, b), label), ...]``.
 
-        Consecutive points are joined with ``line_char``; the points themselves
-        get ``point_char`` and the last one ``end_char``. Labelled paths are
-        listed in the legend row at the top. Non-finite points break the line.
-        ``first_on_top``: draw the paths in reverse, so where they cross the
-        first one shows (the legend keeps the given order).
+        Consecutive points are joined by a line drawn in braille dots (2 x 4
+        per cell, so a zig-zag between two cells still reads as one), or
+        with ``line_char`` in every cell it crosses; the points themselves
+        get ``point_char`` (None: none) and the last one ``end_char``.
+        Labelled paths are listed in the legend row at the top. Non-finite
+        points break the line. ``first_on_top``: draw the paths in reverse,
+        so where they cross the first one shows (the legend keeps the given
+        order).
         """
         out = []
         for p in paths:
@@ -385,7 +389,8 @@ class Heatmap(Widget):
             out.append((xs[:n], ys[:n], tuple(int(c) for c in rgb), str(label or "")))
         self._paths = out
         self._first_on_top = bool(first_on_top)
-        self._path_chars = (line_char[:1] or "·", point_char[:1] or "•", end_char[:1] or "●")
+        self._path_chars = (line_char[:1] if line_char else None,
+                            point_char[:1] if point_char else None, end_char[:1] or "●")
         self._changed()
 
     def set_labels(self, *, title: str | None = None, xlabel: str | None = None,
@@ -751,31 +756,38 @@ class Heatmap(Widget):
             lim = 4.0 * (pw + ph) + 8.0
             cx = np.clip(np.where(fin, cx, 0.0), -lim, pw + lim)
             cy = np.clip(np.where(fin, cy, 0.0), -lim, ph + lim)
-            cells_r, cells_c = [], []
             if len(xs) > 1:
                 seg = fin[:-1] & fin[1:]
                 x0, y0, x1, y1 = cx[:-1][seg], cy[:-1][seg], cx[1:][seg], cy[1:][seg]
-                if len(x0):
-                    n = np.maximum(np.ceil(np.maximum(np.abs(x1 - x0), np.abs(y1 - y0)) * 1.5),
-                                   1).astype(np.intp)
-                    total = int(n.sum())
-                    if total > 400_000:  # absurdly long: thin the sampling
-                        n = np.maximum((n * (400_000 / total)).astype(np.intp), 1)
-                    which = np.repeat(np.arange(len(n)), n)
-                    starts = np.cumsum(n) - n
-                    t = (np.arange(int(n.sum())) - starts[which]) / n[which]
-                    px = x0[which] + (x1 - x0)[which] * t
-                    py = y0[which] + (y1 - y0)[which] * t
-                    cells_c.append(np.floor(px))
-                    cells_r.append(np.floor(py))
+                if len(x0) and line_ch is None:
+                    self._braille_line(grid, lay, pix, x0, y0, x1, y1, rgb)
+                elif len(x0):
+                    px, py = _sample_segments(x0, y0, x1, y1, 1.5)
+                    self._put_cells(grid, lay, pix, [np.floor(py)], [np.floor(px)], line_ch,
+                                    rgb, bold=False)
             c = np.floor(cx[fin])
             r = np.floor(cy[fin])
-            self._put_cells(grid, lay, pix, cells_r, cells_c, line_ch, rgb, bold=False)
-            self._put_cells(grid, lay, pix, [r], [c], point_ch, rgb, bold=True)
+            if point_ch is not None:
+                self._put_cells(grid, lay, pix, [r], [c], point_ch, rgb, bold=True)
             if fin.any():
                 last = np.flatnonzero(fin)[-1]
                 self._put_cells(grid, lay, pix, [np.floor(cy[last:last + 1])],
                                 [np.floor(cx[last:last + 1])], end_ch, rgb, bold=True)
+
+    def _braille_line(self, grid, lay, pix, x0, y0, x1, y1, rgb) -> None:
+        """Segments (in cell units) drawn as braille dots: each cell gets the
+        character of the dots the path passes through."""
+        px, py = _sample_segments(x0 * 2, y0 * 4, x1 * 2, y1 * 4, 1.0)
+        px, py = np.floor(px).astype(np.intp), np.floor(py).astype(np.intp)
+        ok = (px >= 0) & (px < 2 * lay.pw) & (py >= 0) & (py < 4 * lay.ph)
+        if not ok.any():
+            return
+        px, py = px[ok], py[ok]
+        bits = np.zeros(lay.ph * lay.pw, dtype=np.int64)
+        np.bitwise_or.at(bits, (py // 4) * lay.pw + px // 2, BRAILLE_DOTS[py % 4, px % 2])
+        flat = np.flatnonzero(bits)
+        chars = np.array([chr(0x2800 + int(b)) for b in bits[flat]])
+        self._stamp(grid, pix, lay, flat // lay.pw, flat % lay.pw, chars, rgb, bold=False)
 
     def _put_cells(self, grid, lay, pix, rows_list, cols_list, ch, rgb, bold) -> None:
         if not rows_list:
@@ -896,6 +908,30 @@ def _clean_extent(extent) -> tuple[float, float, float, float] | None:
     if ymax == ymin:
         ymin, ymax = ymin - 0.5, ymax + 0.5
     return xmin, xmax, ymin, ymax
+
+
+#: The bit of each braille dot, by (row of 4, column of 2) within a cell
+#: (Unicode's dot numbering: 1 2 3 7 down the left, 4 5 6 8 down the right).
+BRAILLE_DOTS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]])
+
+#: Samples drawn for all the segments of one path at the most (a diverging
+#: racer's last segment can be absurdly long).
+MAX_SEGMENT_SAMPLES = 400_000
+
+
+def _sample_segments(x0, y0, x1, y1, density: float):
+    """Points along each segment (x0, y0) -> (x1, y1), ``density`` per unit
+    of its longer side, both ends included."""
+    n = np.maximum(np.ceil(np.maximum(np.abs(x1 - x0), np.abs(y1 - y0)) * density),
+                   1).astype(np.intp)
+    total = int(n.sum())
+    if total > MAX_SEGMENT_SAMPLES:
+        n = np.maximum((n * (MAX_SEGMENT_SAMPLES / total)).astype(np.intp), 1)
+    n = n + 1
+    which = np.repeat(np.arange(len(n)), n)
+    starts = np.cumsum(n) - n
+    t = (np.arange(int(n.sum())) - starts[which]) / (n[which] - 1)
+    return x0[which] + (x1 - x0)[which] * t, y0[which] + (y1 - y0)[which] * t
 
 
 def _to_pixels(x: np.ndarray, y: np.ndarray, lay: _Layout, return_mask: bool = False):
