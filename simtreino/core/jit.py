@@ -67,6 +67,6 @@ def kernel_parallel(fn):
 
 def cache_is_warm() -> bool:
     """Whether compiled kernels for this version of the core are on disk
-    (then starting takes a second, not half a minute of compiling)."""
+    (then starting takes a second, not a minute of compiling)."""
     folder = Path(numba.config.CACHE_DIR)
     return folder.is_dir() and any(folder.rglob("engine.train_loop-*.nbi"))

@@ -119,6 +119,7 @@ class SimtreinoApp(LiveKeys, App):
         # a short terminal: two panels on the left, the second one of LEFT_VIEWS
         self._compact = False
         self._compact_view = "grads"
+        self._compiling_since = None      # when the "compiling" state began
         self.bind_keys()
 
     # ------------------------------------------------------------ layout
@@ -223,6 +224,14 @@ class SimtreinoApp(LiveKeys, App):
         # after a layout, and changes with the terminal: checked every frame
         self._fit_left_column()
         view = self.session.view
+        if view.state == "compiling":
+            # the worker is inside the compiler and publishes nothing: the
+            # seconds counted here show the program is alive
+            if self._compiling_since is None:
+                self._compiling_since = time.monotonic()
+            self._draw_message(view)
+        else:
+            self._compiling_since = None
         if self._drawn.get("version") == view.version:
             return
         self._drawn["version"] = view.version
@@ -407,7 +416,8 @@ class SimtreinoApp(LiveKeys, App):
             what = t("diverged.nan") if snap.divergence == "nan" else t("diverged.exploded")
             msg = t("msg.diverged", step=snap.step, what=what, lr=fmt(snap.lr))
         elif view.state == "compiling":
-            msg = t("state.compiling")
+            since = self._compiling_since or time.monotonic()
+            msg = t("state.compiling", seconds=int(time.monotonic() - since))
         elif view.state == "stopped" and not view.message:
             # (the session says it as a note; later notes, a save..., come first)
             msg = _stopped_message(view.snapshot.early_stop) or scenario_description(view.scenario)

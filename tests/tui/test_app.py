@@ -345,6 +345,23 @@ def test_a_short_left_column_shows_two_readable_panels_and_v_cycles_the_second()
     drive(tall, scenario="lesson-vanishing-sigmoid", size=(120, 48))
 
 
+def test_a_cold_start_counts_the_seconds_of_compiling():
+    """The worker publishes nothing while Numba compiles: the message line
+    counts the seconds by itself, so the program is seen to be alive."""
+    import dataclasses
+
+    async def script(pilot, app):
+        app.session.view = dataclasses.replace(app.session.view, state="compiling",
+                                               version=-1)
+        app.redraw()
+        first = str(app.query_one("#message", Static).render())
+        assert "compiling kernels" in first and first.endswith("0 s")
+        app._compiling_since -= 12                       # as if 12 s had gone by
+        app.redraw()
+        assert str(app.query_one("#message", Static).render()).endswith("12 s")
+    drive(script)
+
+
 def test_f_shows_the_surface_full_screen_and_its_keys_change_the_slice():
     from simtreino.tui.screens.surface import SurfaceScreen
 
