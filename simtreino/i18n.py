@@ -42,8 +42,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "state.finished": {"en": "finished", "pt": "concluído"},
     "state.diverged": {"en": "diverged", "pt": "divergiu"},
     "state.stopped": {"en": "stopped early", "pt": "parada antecipada"},
-    "state.compiling": {"en": "compiling kernels (first run only, about a minute)… {seconds} s",
-                        "pt": "compilando os kernels (só na primeira vez, cerca de um minuto)… {seconds} s"},
+    "state.compiling": {"en": "compiling kernels (first run only)…",
+                        "pt": "compilando os kernels (só na primeira vez)…"},
+    "state.compiling_for": {"en": "{seconds} s (it takes about a minute)",
+                            "pt": "{seconds} s (leva cerca de um minuto)"},
 
     # -- header fields -----------------------------------------------------
     "header.scenario": {"en": "scenario", "pt": "cenário"},

@@ -417,7 +417,8 @@ class SimtreinoApp(LiveKeys, App):
             msg = t("msg.diverged", step=snap.step, what=what, lr=fmt(snap.lr))
         elif view.state == "compiling":
             since = self._compiling_since or time.monotonic()
-            msg = t("state.compiling", seconds=int(time.monotonic() - since))
+            msg = (t("state.compiling") + "  "
+                   + t("state.compiling_for", seconds=int(time.monotonic() - since)))
         elif view.state == "stopped" and not view.message:
             # (the session says it as a note; later notes, a save..., come first)
             msg = _stopped_message(view.snapshot.early_stop) or scenario_description(view.scenario)
