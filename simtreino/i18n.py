@@ -958,6 +958,22 @@ def placeholders(text: str) -> set:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
 
 
+# Decimals are written with a point in both languages (as code and the
+# course's formulas do), so Portuguese cannot group thousands with one:
+# "1.056" would read as a decimal, and "1,056" does to a Brazilian.
+THOUSANDS = {"en": ",", "pt": "\u00a0"}
+
+
+def thousands_separator() -> str:
+    return THOUSANDS[_lang]
+
+
+def grouped(n: float) -> str:
+    """A whole number with its thousands grouped for the current language:
+    ``109,386`` in English, ``109 386`` (a no-break space) in Portuguese."""
+    return f"{n:,.0f}".replace(",", thousands_separator())
+
+
 def scenario_name(scenario, lang: str | None = None) -> str:
     """The scenario's name in ``lang`` (default: the current language):
     ``name_pt`` when Portuguese is asked and it is not empty."""

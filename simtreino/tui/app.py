@@ -18,7 +18,7 @@ from textual.css.query import NoMatches
 from textual.widgets import ContentSwitcher, Footer, Static
 
 from simtreino.headless.session import LiveSession
-from simtreino.i18n import scenario_description, scenario_name, t
+from simtreino.i18n import scenario_description, scenario_name, t, thousands_separator
 
 from .header import StatusBar, fmt
 from .live_keys import KEY_DISPLAY, LiveKeys  # noqa: F401  (KEY_DISPLAY: re-exported)
@@ -400,7 +400,8 @@ class SimtreinoApp(LiveKeys, App):
                           "params": t("col.params"), "mean": t("col.mean"),
                           "std": t("col.std"), "norm": t("col.norm"),
                           "grad": t("col.grad_norm"), "batchnorm": t("net.batchnorm"),
-                          "dropout": t("net.dropout", p="{p}"), "residual": t("net.residual")})
+                          "dropout": t("net.dropout", p="{p}"), "residual": t("net.residual"),
+                          "thousands": thousands_separator()})
         label = ""
         if view.sample_values:
             label = t("net.sample_of", i=view.sample_index + 1, n=view.n_train)

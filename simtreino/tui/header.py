@@ -5,7 +5,7 @@ import math
 from rich.text import Text
 from textual.widgets import Static
 
-from simtreino.i18n import scenario_name, t
+from simtreino.i18n import grouped, scenario_name, t
 
 BADGE_STYLE = {
     "paused": "bold black on rgb(200,200,80)",
@@ -66,7 +66,8 @@ class StatusBar(Static):
             second.append("   " + t("header.patience", wait=es.wait, patience=es.patience),
                           style="bold" if es.wait else "")
         if view.state == "training":
-            second.append(f"   {view.measured_speed:,.0f} {t('header.measured')}", style="dim")
+            second.append(f"   {grouped(view.measured_speed)} {t('header.measured')}",
+                          style="dim")
         second.append(f"   {t('header.seed')} {view.seed}", style="dim")
         self.update(two_lines(line, second, self.size.width))
 

@@ -59,7 +59,7 @@ class NetworkView(Widget):
         self.labels = {"input": "input", "output": "output", "layer": "layer", "shape": "shape",
                        "params": "parameters", "mean": "mean", "std": "std", "norm": "norm",
                        "grad": "grad norm", "sample": "sample", "batchnorm": "BN",
-                       "dropout": "drop {p}", "residual": "+skip"}
+                       "dropout": "drop {p}", "residual": "+skip", "thousands": ","}
         self._dropout = ()
 
     def set_network(self, arch, theta: np.ndarray, activations: list | None, snapshot=None,
@@ -163,7 +163,8 @@ class NetworkView(Widget):
             st = snapshot.layers[i]
             marks = self.marks(arch, i)
             table.add_row(f"{i + 1} {s.activation}" + (f" {marks}" if marks else ""),
-                          f"{s.n_out}×{s.n_in}", f"{s.n_params:,}",
+                          f"{s.n_out}×{s.n_in}",
+                          f"{s.n_params:,}".replace(",", L["thousands"]),
                           f"{st.weight_mean:+.3g}", f"{st.weight_std:.3g}",
                           f"{st.weight_norm:.3g}", f"{st.grad_norm:.3g}")
         return table

@@ -136,3 +136,13 @@ def test_the_catalogue_does_not_import_the_ui():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == ""
+
+
+def test_thousands_are_never_grouped_with_the_decimal_point(lang):
+    # the interface writes 0.25 in both languages: a Portuguese "109.386"
+    # would read as a decimal, and so would "109,386" to a Brazilian
+    from simtreino.i18n import grouped
+    lang("en")
+    assert grouped(109386) == "109,386" and grouped(999.6) == "1,000"
+    lang("pt")
+    assert grouped(109386) == "109\u00a0386" and grouped(72) == "72"
