@@ -98,7 +98,7 @@ MSG = {
     "gc_step": "check the gradient of this step, counting from 1 (default 1)",
     "sample": "walk through batch row I only (0-based; gradients stay of the whole batch)",
     "format": "output format (default text)",
-    "eps": "finite-difference step (default: 1e-6 for float64, 1e-3 for float32)",
+    "eps": "finite-difference step (default 1e-6; the differences are computed in float64)",
     "max_params": "check a seeded random sample of N parameters (default: all of them up to "
                   "2,000; a sample of 2,000 in larger networks)",
     "all_rows": "print every checked parameter, not only the worst ones",

@@ -47,8 +47,8 @@ DEFAULTS = {
     "float64": (1e-6, 1e-4, 1e-8),
     "float32": (1e-6, 1e-3, 1e-6),
 }
-#: Networks with more parameters than this are checked on a seeded sample
-#: of this many by default (``simtreino gradcheck``, the inspector's g): two
+#: ``simtreino gradcheck`` checks a seeded sample of this many parameters
+#: of larger networks unless told otherwise (the inspector's g checks 300): two
 #: loss evaluations a parameter make a full check of MNIST's 109k take
 #: minutes, and a sample of 2,000 finds a wrong layer as surely.
 DEFAULT_SAMPLE = 2000

@@ -114,11 +114,12 @@ class SimtreinoApp(LiveKeys, App):
         self._drawn = {}
         self._log_y = True
         self._show_accuracy = False
-        # the third panel on the left: the loss surface, or (key v) weights over time
-        self._show_surface = True
-        # a short terminal: two panels on the left, the second one of LEFT_VIEWS
+        # The panel under the loss curves that key v changes, one of
+        # LEFT_VIEWS: with two panels (a short column) it is the second
+        # one; with three the gradient norms always show, and "grads" means
+        # the third one's default, the loss surface.
+        self._left_view = "grads"
         self._compact = False
-        self._compact_view = "grads"
         self._compiling_since = None      # when the "compiling" state began
         self.bind_keys()
 
@@ -180,8 +181,8 @@ class SimtreinoApp(LiveKeys, App):
     def _left_panels(self) -> set:
         """The ids of the panels under the loss curves."""
         if self._compact:
-            return {self._compact_view}
-        return {"grads", "lsurface" if self._show_surface else "bands"}
+            return {self._left_view}
+        return {"grads", "bands" if self._left_view == "bands" else "lsurface"}
 
     def _show_left_panel(self) -> None:
         shown = self._left_panels()
@@ -458,11 +459,10 @@ class SimtreinoApp(LiveKeys, App):
 
     def action_panel(self) -> None:
         if self._compact:
-            i = LEFT_VIEWS.index(self._compact_view)
-            self._compact_view = LEFT_VIEWS[(i + 1) % len(LEFT_VIEWS)]
-            self._show_surface = self._compact_view != "bands"
+            views, current = LEFT_VIEWS, self._left_view
         else:
-            self._show_surface = not self._show_surface
+            views, current = ("lsurface", "bands"), self._left_view.replace("grads", "lsurface")
+        self._left_view = views[(views.index(current) + 1) % len(views)]
         self._show_left_panel()
         self._drawn.pop("version", None)
         self._drawn.pop("lsurface", None)

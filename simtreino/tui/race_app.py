@@ -190,7 +190,7 @@ class RaceApp(LiveKeys, App):
         paths = []
         for i, r in enumerate(view.racers):
             paths.append((view.paths[i, :, 0], view.paths[i, :, 1], racer_color(i), r.label))
-        # a thin dotted trail per racer, ● where it is now
+        # a braille line per racer, ● where it is now
         # the first racer on top where paths cross: scenarios list the
         # baseline (plain SGD) first, and its zig-zag is the thing to see
         hm.set_paths(paths, point_char=None, end_char="●", first_on_top=True)

@@ -259,7 +259,7 @@ class Heatmap(Widget):
         self._points: list[tuple[np.ndarray, np.ndarray, np.ndarray | None, str]] = []
         self._color_points_by = "class"
         self._paths: list[tuple[np.ndarray, np.ndarray, tuple[int, int, int], str]] = []
-        self._path_chars = (None, "•", "●")     # braille lines, see set_paths
+        self._path_chars = ("•", "●")           # points and the end, see set_paths
         self._first_on_top = False
         # cache
         self._version = 0
@@ -365,15 +365,14 @@ class Heatmap(Widget):
         self._color_points_by = color_by
         self._changed()
 
-    def set_paths(self, paths: Iterable[tuple], *, line_char: str | None = None,
-                  point_char: str | None = "•", end_char: str = "●",
-                  first_on_top: bool = False) -> None:
+    def set_paths(self, paths: Iterable[tuple], *, point_char: str | None = "•",
+                  end_char: str = "●", first_on_top: bool = False) -> None:
         """Trajectories drawn over the field: ``[(xs, ys, (r, g, b), label), ...]``.
 
         Consecutive points are joined by a line drawn in braille dots (2 x 4
-        per cell, so a zig-zag between two cells still reads as one), or
-        with ``line_char`` in every cell it crosses; the points themselves
-        get ``point_char`` (None: none) and the last one ``end_char``.
+        per cell, so a zig-zag between two cells still reads as one); the
+        points themselves get ``point_char`` (None: none) and the last one
+        ``end_char``.
         Labelled paths are listed in the legend row at the top. Non-finite
         points break the line. ``first_on_top``: draw the paths in reverse,
         so where they cross the first one shows (the legend keeps the given
@@ -389,8 +388,7 @@ class Heatmap(Widget):
             out.append((xs[:n], ys[:n], tuple(int(c) for c in rgb), str(label or "")))
         self._paths = out
         self._first_on_top = bool(first_on_top)
-        self._path_chars = (line_char[:1] if line_char else None,
-                            point_char[:1] if point_char else None, end_char[:1] or "●")
+        self._path_chars = (point_char[:1] if point_char else None, end_char[:1] or "●")
         self._changed()
 
     def set_labels(self, *, title: str | None = None, xlabel: str | None = None,
@@ -741,7 +739,7 @@ class Heatmap(Widget):
             self._stamp(grid, pix, lay, rows, cols, marker, rgb, bold=True)
 
     def _draw_paths(self, grid: CellGrid, lay: _Layout, pix) -> None:
-        line_ch, point_ch, end_ch = self._path_chars
+        point_ch, end_ch = self._path_chars
         xmin, xmax, ymin, ymax = lay.extent
         pw, ph = lay.pw, lay.ph
         order = self._paths[::-1] if self._first_on_top else self._paths
@@ -759,12 +757,8 @@ class Heatmap(Widget):
             if len(xs) > 1:
                 seg = fin[:-1] & fin[1:]
                 x0, y0, x1, y1 = cx[:-1][seg], cy[:-1][seg], cx[1:][seg], cy[1:][seg]
-                if len(x0) and line_ch is None:
+                if len(x0):
                     self._braille_line(grid, lay, pix, x0, y0, x1, y1, rgb)
-                elif len(x0):
-                    px, py = _sample_segments(x0, y0, x1, y1, 1.5)
-                    self._put_cells(grid, lay, pix, [np.floor(py)], [np.floor(px)], line_ch,
-                                    rgb, bold=False)
             c = np.floor(cx[fin])
             r = np.floor(cy[fin])
             if point_ch is not None:
@@ -777,7 +771,7 @@ class Heatmap(Widget):
     def _braille_line(self, grid, lay, pix, x0, y0, x1, y1, rgb) -> None:
         """Segments (in cell units) drawn as braille dots: each cell gets the
         character of the dots the path passes through."""
-        px, py = _sample_segments(x0 * 2, y0 * 4, x1 * 2, y1 * 4, 1.0)
+        px, py = _sample_segments(x0 * 2, y0 * 4, x1 * 2, y1 * 4)
         px, py = np.floor(px).astype(np.intp), np.floor(py).astype(np.intp)
         ok = (px >= 0) & (px < 2 * lay.pw) & (py >= 0) & (py < 4 * lay.ph)
         if not ok.any():
@@ -786,8 +780,8 @@ class Heatmap(Widget):
         bits = np.zeros(lay.ph * lay.pw, dtype=np.int64)
         np.bitwise_or.at(bits, (py // 4) * lay.pw + px // 2, BRAILLE_DOTS[py % 4, px % 2])
         flat = np.flatnonzero(bits)
-        chars = np.array([chr(0x2800 + int(b)) for b in bits[flat]])
-        self._stamp(grid, pix, lay, flat // lay.pw, flat % lay.pw, chars, rgb, bold=False)
+        self._stamp(grid, pix, lay, flat // lay.pw, flat % lay.pw, BRAILLE[bits[flat]], rgb,
+                    bold=False)
 
     def _put_cells(self, grid, lay, pix, rows_list, cols_list, ch, rgb, bold) -> None:
         if not rows_list:
@@ -889,7 +883,7 @@ class Heatmap(Widget):
         for _xs, _ys, rgb, label in self._paths:
             if not label or col >= grid.width:
                 continue
-            col = grid.put_text(0, col, self._path_chars[2], fg=rgb, bold=True)
+            col = grid.put_text(0, col, self._path_chars[1], fg=rgb, bold=True)
             col = grid.put_text(0, col + 1, label) + 2
 
 
@@ -913,17 +907,18 @@ def _clean_extent(extent) -> tuple[float, float, float, float] | None:
 #: The bit of each braille dot, by (row of 4, column of 2) within a cell
 #: (Unicode's dot numbering: 1 2 3 7 down the left, 4 5 6 8 down the right).
 BRAILLE_DOTS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]])
+#: The braille character of each set of dots.
+BRAILLE = np.array([chr(0x2800 + b) for b in range(256)])
 
 #: Samples drawn for all the segments of one path at the most (a diverging
 #: racer's last segment can be absurdly long).
 MAX_SEGMENT_SAMPLES = 400_000
 
 
-def _sample_segments(x0, y0, x1, y1, density: float):
-    """Points along each segment (x0, y0) -> (x1, y1), ``density`` per unit
-    of its longer side, both ends included."""
-    n = np.maximum(np.ceil(np.maximum(np.abs(x1 - x0), np.abs(y1 - y0)) * density),
-                   1).astype(np.intp)
+def _sample_segments(x0, y0, x1, y1):
+    """Points along each segment (x0, y0) -> (x1, y1), one per unit of its
+    longer side, both ends included."""
+    n = np.maximum(np.ceil(np.maximum(np.abs(x1 - x0), np.abs(y1 - y0))), 1).astype(np.intp)
     total = int(n.sum())
     if total > MAX_SEGMENT_SAMPLES:
         n = np.maximum((n * (MAX_SEGMENT_SAMPLES / total)).astype(np.intp), 1)
